@@ -1,0 +1,4 @@
+"""PLACEHOLDER — replaced by the chapter's real page before it ships."""
+import streamlit as st
+
+st.title("ch2_embedding_map")

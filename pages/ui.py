@@ -1,0 +1,65 @@
+"""Small view helpers shared by the pages (not a page itself: app.py doesn't list it).
+
+Everything here is presentation: plotly styling readable on a projector, cached
+access to the model registry, and one way of showing an error.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import models
+
+# Colours fixed per idea so every chart tells the same story.
+TRAIN_COLOR = "#1f77b4"
+EVAL_COLOR = "#d62728"
+CLASS_COLORS = {"fizz": "#2ca02c", "buzz": "#1f77b4", "fizzbuzz": "#9467bd", "none": "#7f7f7f"}
+
+
+def style(fig, height: int = 380, **layout):
+    """Large fonts and tight margins: charts must be readable from the back row."""
+    fig.update_layout(
+        height=height,
+        font=dict(size=16),
+        margin=dict(l=10, r=10, t=50, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        **layout,
+    )
+    return fig
+
+
+def chart(fig, key: str | None = None, **layout):
+    st.plotly_chart(style(fig, **layout), key=key, config={"displaylogo": False})
+
+
+def friendly_error(message: str) -> None:
+    """The one way pages report bad input: a readable sentence, never a traceback."""
+    st.error(message, icon="⚠️")
+
+
+@st.cache_resource(show_spinner="Loading the tokenizer…")
+def tokenizer(model_id: str = models.BUNDLED):
+    return models.load_tokenizer(model_id)
+
+
+@st.cache_resource(show_spinner="Loading the pretrained model…")
+def encoder(model_id: str = models.BUNDLED):
+    """Shared by every visitor: read-only, never fine-tuned in place."""
+    return models.load_encoder(model_id)
+
+
+def model_picker(key: str = "model_id", label: str = "Model") -> str:
+    """Choose a model from the registry; falls back to the bundled BERT with a
+    message when the chosen one can't be loaded here. Returns the id in use."""
+    ids = [c.id for c in models.CHOICES]
+    chosen = st.selectbox(
+        label, ids, key=key,
+        format_func=lambda i: models.choice(i).label + ("" if models.is_cached(i) else " — needs the hub"),
+    )
+    try:
+        tokenizer(chosen)
+    except models.ModelUnavailable as error:
+        friendly_error(str(error))
+        return models.BUNDLED
+    st.caption(models.choice(chosen).note)
+    return chosen
