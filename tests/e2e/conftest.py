@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "tests" / "e2e" / "screenshots"
+
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -90,31 +90,3 @@ def page(browser, app_url):
     tab.app_url = app_url
     yield tab
     context.close()
-
-
-def open_page(tab, url_path: str = ""):
-    """Open a page of the app and wait until Streamlit has finished running it."""
-    tab.goto(f"{tab.app_url}/{url_path}")
-    tab.wait_for_selector('[data-testid="stApp"]')
-    wait_idle(tab)
-
-
-def wait_idle(tab, timeout: float = 60):
-    """Wait for the script run to finish (the status widget shows 'Running' while busy)."""
-    tab.wait_for_timeout(300)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if tab.locator('[data-testid="stStatusWidget"]').count() == 0:
-            break
-        tab.wait_for_timeout(200)
-    tab.wait_for_timeout(300)
-
-
-def assert_no_exception(tab):
-    boxes = tab.locator('[data-testid="stException"]')
-    assert boxes.count() == 0, boxes.first.inner_text()
-
-
-def screenshot(tab, name: str):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,34 @@
+"""Helpers for the browser tests: `from browser import open_page, ...` in tests/e2e."""
+
+import time
+from pathlib import Path
+
+SHOTS = Path(__file__).resolve().parent / "screenshots"
+
+
+def open_page(tab, url_path: str = ""):
+    """Open a page of the app and wait until Streamlit has finished running it."""
+    tab.goto(f"{tab.app_url}/{url_path}")
+    tab.wait_for_selector('[data-testid="stApp"]')
+    wait_idle(tab)
+
+
+def wait_idle(tab, timeout: float = 60):
+    """Wait for the script run to finish (the status widget shows 'Running' while busy)."""
+    tab.wait_for_timeout(300)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if tab.locator('[data-testid="stStatusWidget"]').count() == 0:
+            break
+        tab.wait_for_timeout(200)
+    tab.wait_for_timeout(300)
+
+
+def assert_no_exception(tab):
+    boxes = tab.locator('[data-testid="stException"]')
+    assert boxes.count() == 0, boxes.first.inner_text()
+
+
+def screenshot(tab, name: str):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
