@@ -1,0 +1,280 @@
+"""A fine-tune as a background job: started, watched, stopped, queued.
+
+Streamlit reruns the page script on every click, and a rerun kills any loop
+running in the script thread. So the training loop runs in a plain worker
+thread instead, and the page only *watches* it: every half second it takes a
+`snapshot()` of the job (status, the reports so far, the result) and redraws.
+
+    job = submit(lambda on_step, on_epoch, should_stop: train(...))
+    job.snapshot().status        # "queued" -> "running" -> "done"
+    job.stop()                   # the loop sees should_stop() at its next step
+
+One hosted process serves every visitor, and a fine-tune keeps both CPU cores
+busy. So fine-tunes wait their turn in one process-wide first-come-first-served
+queue: `MAX_CONCURRENT_FINETUNES` of them run at once (default 1) and the rest
+show "queued" with their place in line, and can be cancelled while they wait.
+
+Nothing here touches streamlit: the worker must never call `st.*` (it has no
+script context) and the page must never block on the worker.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+STOPPED = "stopped"
+FAILED = "failed"
+FINISHED = (DONE, STOPPED, FAILED)
+
+SLOTS_ENV = "MAX_CONCURRENT_FINETUNES"
+
+# The work a job runs: work(on_step, on_epoch, should_stop) -> result.
+# on_step/on_epoch take one report each; should_stop() is checked every step.
+Work = Callable[[Callable[[Any], None], Callable[[Any], None], Callable[[], bool]], Any]
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job at one moment: safe to draw from in the page."""
+
+    status: str
+    position: int  # place in the queue (1 = next to run); 0 when not waiting
+    steps: list = field(default_factory=list)  # every step report so far
+    epochs: list = field(default_factory=list)  # every epoch report so far
+    result: Any = None
+    error: str | None = None
+    stop_requested: bool = False
+    queued_seconds: float = 0.0
+    running_seconds: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def last_step(self):
+        return self.steps[-1] if self.steps else None
+
+    @property
+    def last_epoch(self):
+        return self.epochs[-1] if self.epochs else None
+
+
+class JobQueue:
+    """First come, first served, at most `slots` jobs running at a time.
+
+    A threading.BoundedSemaphore would also limit how many run, but it doesn't
+    promise order and can't say "you are 3rd in line"; this keeps a waiting
+    line (a deque) guarded by one Condition.
+    """
+
+    def __init__(self, slots: int = 1):
+        if slots < 1:
+            raise ValueError("a queue needs at least one slot")
+        self.slots = slots
+        self._running: set[Job] = set()
+        self._waiting: deque[Job] = deque()
+        self._changed = threading.Condition()
+
+    def position(self, job: Job) -> int:
+        """1 for the job that runs next, 2 for the one after...; 0 if not waiting."""
+        with self._changed:
+            try:
+                return self._waiting.index(job) + 1
+            except ValueError:
+                return 0
+
+    def running_count(self) -> int:
+        with self._changed:
+            return len(self._running)
+
+    def waiting_count(self) -> int:
+        with self._changed:
+            return len(self._waiting)
+
+    def join_line(self, job: Job) -> None:
+        with self._changed:
+            self._waiting.append(job)
+
+    def wait_for_turn(self, job: Job) -> bool:
+        """Block until `job` is first in line and a slot is free (True), or until
+        it is cancelled while waiting (False). The job must have joined the line."""
+        with self._changed:
+            while True:
+                if job.stop_requested:
+                    self._leave(job)
+                    return False
+                if self._waiting and self._waiting[0] is job and len(self._running) < self.slots:
+                    self._waiting.popleft()
+                    self._running.add(job)
+                    self._changed.notify_all()
+                    return True
+                # Timeout only as a safety net; cancel() and release() notify.
+                self._changed.wait(timeout=1.0)
+
+    def release(self, job: Job) -> None:
+        """Give the slot back (called in `finally`, so a crash can't leak it)."""
+        with self._changed:
+            self._running.discard(job)
+            self._leave(job)
+            self._changed.notify_all()
+
+    def wake(self) -> None:
+        """Let waiting jobs re-check their stop flag (a cancel while queued)."""
+        with self._changed:
+            self._changed.notify_all()
+
+    def _leave(self, job: Job) -> None:
+        try:
+            self._waiting.remove(job)
+        except ValueError:
+            pass
+        self._changed.notify_all()
+
+
+class Job:
+    """One fine-tune running (or waiting to run) in its own worker thread.
+
+    Everything the worker writes and the page reads goes through `_lock`, and
+    the page only ever reads copies (`snapshot()`), so a redraw never sees a
+    half-updated job.
+    """
+
+    def __init__(self, work: Work, queue: JobQueue, meta: dict | None = None):
+        self.meta = dict(meta or {})  # e.g. the hyperparameters, for labelling charts
+        self._work = work
+        self._queue = queue
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._status = QUEUED
+        self._steps: list = []
+        self._epochs: list = []
+        self._result = None
+        self._error: str | None = None
+        self._created = time.monotonic()
+        self._started: float | None = None
+        self._finished: float | None = None
+        self._thread = threading.Thread(target=self._run, name="finetune-job", daemon=True)
+
+    # --- the page's side -------------------------------------------------
+
+    def start(self) -> Job:
+        self._queue.join_line(self)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to stop: a queued job is cancelled at once, a running one
+        stops at its next step and keeps what it learned so far."""
+        self._stop.set()
+        self._queue.wake()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the worker to finish (tests and the CLI); True if it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    def snapshot(self) -> JobSnapshot:
+        now = time.monotonic()
+        with self._lock:
+            status = self._status
+            started, finished = self._started, self._finished
+            snap = dict(
+                status=status,
+                steps=list(self._steps),
+                epochs=list(self._epochs),
+                result=self._result,
+                error=self._error,
+                stop_requested=self._stop.is_set(),
+            )
+        position = self._queue.position(self) if status == QUEUED else 0
+        queued_until = started or finished or now
+        running_seconds = ((finished or now) - started) if started else 0.0
+        return JobSnapshot(position=position, queued_seconds=queued_until - self._created,
+                           running_seconds=running_seconds, **snap)
+
+    # --- the worker's side -----------------------------------------------
+
+    def _on_step(self, report) -> None:
+        with self._lock:
+            self._steps.append(report)
+
+    def _on_epoch(self, report) -> None:
+        with self._lock:
+            self._epochs.append(report)
+
+    def _finish(self, status: str, result=None, error: str | None = None) -> None:
+        with self._lock:
+            self._status = status
+            self._result = result
+            self._error = error
+            self._finished = time.monotonic()
+
+    def _run(self) -> None:
+        try:
+            if not self._queue.wait_for_turn(self):
+                self._finish(STOPPED, error="Cancelled while waiting in the queue.")
+                return
+        except BaseException as error:  # noqa: BLE001 - never leave a job "queued" forever
+            self._queue.release(self)
+            self._finish(FAILED, error=describe_error(error))
+            return
+        try:
+            with self._lock:
+                self._status = RUNNING
+                self._started = time.monotonic()
+            result = self._work(self._on_step, self._on_epoch, self._stop.is_set)
+            self._finish(STOPPED if self._stop.is_set() else DONE, result=result)
+        except BaseException as error:  # noqa: BLE001 - the page shows the message
+            self._finish(FAILED, error=describe_error(error))
+        finally:
+            self._queue.release(self)
+
+
+def describe_error(error: BaseException) -> str:
+    """One readable sentence for the page: the message, or the error's name."""
+    message = str(error).strip()
+    return message or type(error).__name__
+
+
+def configured_slots(environ=os.environ) -> int:
+    """How many fine-tunes may run at once: $MAX_CONCURRENT_FINETUNES, default 1."""
+    try:
+        return max(1, int(environ.get(SLOTS_ENV, "1")))
+    except ValueError:
+        return 1
+
+
+_default_queue: JobQueue | None = None
+_default_queue_lock = threading.Lock()
+
+
+def default_queue() -> JobQueue:
+    """The one queue shared by every visitor of this process."""
+    global _default_queue
+    with _default_queue_lock:
+        if _default_queue is None:
+            _default_queue = JobQueue(configured_slots())
+        return _default_queue
+
+
+def submit(work: Work, meta: dict | None = None, queue: JobQueue | None = None) -> Job:
+    """Put a fine-tune in line and start its worker thread; returns at once."""
+    return Job(work, queue or default_queue(), meta).start()

@@ -1,0 +1,208 @@
+"""The background job and the fine-tune queue, driven by a fake training function.
+
+The fake "trains" by counting steps; events let each test decide exactly when a
+step happens, so nothing here depends on timing."""
+
+import threading
+
+import pytest
+
+from core import jobs
+
+
+class FakeTraining:
+    """work(on_step, on_epoch, should_stop): one step each time `tick()` is called."""
+
+    def __init__(self, steps=5, steps_per_epoch=2, fail_at=None):
+        self.steps, self.steps_per_epoch, self.fail_at = steps, steps_per_epoch, fail_at
+        self.started = threading.Event()
+        self._go = threading.Semaphore(0)
+        self.steps_done = 0
+
+    def tick(self, n=1):
+        for _ in range(n):
+            self._go.release()
+
+    def run_freely(self):
+        self.tick(10_000)
+
+    def __call__(self, on_step, on_epoch, should_stop):
+        self.started.set()
+        for step in range(1, self.steps + 1):
+            self._go.acquire()
+            if should_stop():  # checked once per step, like the real loop
+                break
+            if step == self.fail_at:
+                raise FloatingPointError("The loss became NaN at step 3: lower the learning rate.")
+            self.steps_done = step
+            on_step({"step": step, "loss": 1.0 / step})
+            if step % self.steps_per_epoch == 0:
+                on_epoch({"epoch": step // self.steps_per_epoch})
+        return {"weights": "learned", "steps": self.steps_done}
+
+
+def wait_until(predicate, timeout=10):
+    """Poll until predicate() holds; fail (not hang) if it never does."""
+    done = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return
+        done.wait(0.01)
+    raise AssertionError("condition never became true")
+
+
+def test_a_job_runs_to_done_and_keeps_every_report():
+    work = FakeTraining(steps=4)
+    work.run_freely()
+    job = jobs.submit(work, queue=jobs.JobQueue(1))
+    assert job.join(10)
+    snap = job.snapshot()
+    assert snap.status == jobs.DONE
+    assert [s["step"] for s in snap.steps] == [1, 2, 3, 4]
+    assert [e["epoch"] for e in snap.epochs] == [1, 2]
+    assert snap.result == {"weights": "learned", "steps": 4}
+    assert snap.error is None and snap.finished
+
+
+def test_second_job_waits_queued_with_its_position_then_runs():
+    queue = jobs.JobQueue(1)
+    first, second, third = FakeTraining(3), FakeTraining(3), FakeTraining(3)
+    a = jobs.submit(first, queue=queue)
+    first.started.wait(5)
+    b = jobs.submit(second, queue=queue)
+    c = jobs.submit(third, queue=queue)
+    assert a.snapshot().status == jobs.RUNNING
+    assert (b.snapshot().status, b.snapshot().position) == (jobs.QUEUED, 1)
+    assert (c.snapshot().status, c.snapshot().position) == (jobs.QUEUED, 2)
+    assert not second.started.is_set()
+
+    first.run_freely()
+    assert a.join(10)
+    second.started.wait(5)
+    assert b.snapshot().status == jobs.RUNNING
+    assert (c.snapshot().status, c.snapshot().position) == (jobs.QUEUED, 1)
+    second.run_freely()
+    third.run_freely()
+    assert b.join(10) and c.join(10)
+    assert [j.snapshot().status for j in (a, b, c)] == [jobs.DONE] * 3
+
+
+def test_queue_is_first_come_first_served():
+    queue = jobs.JobQueue(1)
+    order = []
+
+    def work_named(name, gate=None):
+        def work(on_step, on_epoch, should_stop):
+            order.append(name)
+            if gate:
+                gate.wait(10)
+        return work
+
+    gate = threading.Event()
+    blocker = jobs.submit(work_named("blocker", gate), queue=queue)
+    wait_until(lambda: order == ["blocker"])
+    waiting = [jobs.submit(work_named(f"job{i}"), queue=queue) for i in range(5)]
+    assert [j.snapshot().position for j in waiting] == [1, 2, 3, 4, 5]
+    gate.set()
+    assert all(j.join(10) for j in [blocker, *waiting])
+    assert order == ["blocker", "job0", "job1", "job2", "job3", "job4"]
+
+
+def test_cancel_while_queued_never_runs_and_moves_the_line_up():
+    queue = jobs.JobQueue(1)
+    first, second, third = FakeTraining(2), FakeTraining(2), FakeTraining(2)
+    a = jobs.submit(first, queue=queue)
+    first.started.wait(5)
+    b = jobs.submit(second, queue=queue)
+    c = jobs.submit(third, queue=queue)
+    b.stop()
+    assert b.join(10)
+    snap = b.snapshot()
+    assert snap.status == jobs.STOPPED
+    assert "Cancelled" in snap.error and snap.result is None
+    assert c.snapshot().position == 1
+    first.run_freely()
+    third.run_freely()
+    assert a.join(10) and c.join(10)
+    assert not second.started.is_set()
+    assert c.snapshot().status == jobs.DONE
+
+
+def test_stop_while_running_takes_effect_at_the_next_step_and_keeps_the_result():
+    work = FakeTraining(steps=100)
+    job = jobs.submit(work, queue=jobs.JobQueue(1))
+    work.tick(3)
+    wait_until(lambda: len(job.snapshot().steps) == 3)
+    job.stop()
+    assert job.snapshot().stop_requested
+    work.tick(1)  # the very next step sees the flag
+    assert job.join(10)
+    snap = job.snapshot()
+    assert snap.status == jobs.STOPPED
+    assert len(snap.steps) == 3 and work.steps_done == 3
+    assert snap.result == {"weights": "learned", "steps": 3}
+
+
+def test_failure_is_captured_as_a_message_not_raised():
+    work = FakeTraining(steps=5, fail_at=3)
+    work.run_freely()
+    job = jobs.submit(work, queue=jobs.JobQueue(1))
+    assert job.join(10)
+    snap = job.snapshot()
+    assert snap.status == jobs.FAILED
+    assert snap.error == "The loss became NaN at step 3: lower the learning rate."
+    assert len(snap.steps) == 2  # what happened before the failure stays visible
+
+
+def test_the_slot_is_released_after_an_exception_so_the_next_job_runs():
+    queue = jobs.JobQueue(1)
+
+    def crash(on_step, on_epoch, should_stop):
+        raise RuntimeError()
+
+    bad = jobs.submit(crash, queue=queue)
+    assert bad.join(10)
+    assert bad.snapshot().status == jobs.FAILED
+    assert bad.snapshot().error == "RuntimeError"  # no message: the error's name
+    assert queue.running_count() == 0 and queue.waiting_count() == 0
+    work = FakeTraining(2)
+    work.run_freely()
+    good = jobs.submit(work, queue=queue)
+    assert good.join(10)
+    assert good.snapshot().status == jobs.DONE
+
+
+def test_two_slots_run_two_jobs_at_once_and_queue_the_third():
+    queue = jobs.JobQueue(2)
+    works = [FakeTraining(2) for _ in range(3)]
+    started = [jobs.submit(w, queue=queue) for w in works]
+    works[0].started.wait(5)
+    works[1].started.wait(5)
+    assert [j.snapshot().status for j in started] == [jobs.RUNNING, jobs.RUNNING, jobs.QUEUED]
+    assert queue.running_count() == 2
+    for w in works:
+        w.run_freely()
+    assert all(j.join(10) for j in started)
+
+
+def test_snapshot_is_a_copy_the_worker_cannot_change():
+    work = FakeTraining(steps=4)
+    job = jobs.submit(work, queue=jobs.JobQueue(1))
+    work.tick(1)
+    wait_until(lambda: len(job.snapshot().steps) == 1)
+    snap = job.snapshot()
+    work.run_freely()
+    assert job.join(10)
+    assert len(snap.steps) == 1 and snap.status == jobs.RUNNING
+    assert len(job.snapshot().steps) == 4
+
+
+@pytest.mark.parametrize("value, slots", [(None, 1), ("3", 3), ("0", 1), ("many", 1)])
+def test_number_of_slots_comes_from_the_environment(value, slots):
+    environ = {} if value is None else {jobs.SLOTS_ENV: value}
+    assert jobs.configured_slots(environ) == slots
+
+
+def test_a_queue_needs_a_slot():
+    with pytest.raises(ValueError):
+        jobs.JobQueue(0)
