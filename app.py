@@ -8,30 +8,31 @@ imported here, so the home page renders in about a second on a cold server.
 
 import streamlit as st
 
-st.set_page_config(page_title="FizzBuzz to BERT", page_icon="🧮", layout="wide")
+st.set_page_config(page_title="FizzBuzz to BERT", page_icon=":material/calculate:", layout="wide")
 
 # (section title, [(page file, title, icon), ...]) in the order the talk tells it.
+# Material icons ship with Streamlit's own font: they render offline and without emoji fonts.
 CHAPTERS = [
     ("Start", [
-        ("pages/home.py", "FizzBuzz to BERT", "🏠"),
+        ("pages/home.py", "FizzBuzz to BERT", ":material/home:"),
     ]),
     ("1 · A network from scratch", [
-        ("pages/ch1_multiplication.py", "Multiplication", "✖️"),
-        ("pages/ch1_confidence.py", "Confidence and error", "🎯"),
-        ("pages/ch1_learning.py", "Learning is search", "⛰️"),
-        ("pages/ch1_framework.py", "The framework way", "🧰"),
+        ("pages/ch1_multiplication.py", "Multiplication", ":material/close:"),
+        ("pages/ch1_confidence.py", "Confidence and error", ":material/percent:"),
+        ("pages/ch1_learning.py", "Learning is search", ":material/landscape:"),
+        ("pages/ch1_framework.py", "The framework way", ":material/build:"),
     ]),
     ("2 · Words to vectors", [
-        ("pages/ch2_onehot.py", "One-hot vs embeddings", "🔤"),
-        ("pages/ch2_tokenizer.py", "The tokenizer", "✂️"),
-        ("pages/ch2_bert_output.py", "What BERT gives back", "🧠"),
-        ("pages/ch2_embedding_map.py", "Embedding map", "🗺️"),
+        ("pages/ch2_onehot.py", "One-hot vs embeddings", ":material/abc:"),
+        ("pages/ch2_tokenizer.py", "The tokenizer", ":material/content_cut:"),
+        ("pages/ch2_bert_output.py", "What BERT gives back", ":material/psychology:"),
+        ("pages/ch2_embedding_map.py", "Embedding map", ":material/map:"),
     ]),
     ("3 · Fine-tune BERT", [
-        ("pages/ch3_finetune.py", "Live fine-tune", "🔥"),
+        ("pages/ch3_finetune.py", "Live fine-tune", ":material/local_fire_department:"),
     ]),
     ("4 · Lessons", [
-        ("pages/ch4_lessons.py", "Lessons as experiments", "🧪"),
+        ("pages/ch4_lessons.py", "Lessons as experiments", ":material/science:"),
     ]),
 ]
 

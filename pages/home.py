@@ -29,7 +29,7 @@ STORY = [
 
 for path, title, blurb in STORY:
     with st.container(border=True):
-        st.page_link(path, label=f"**{title}**", icon="➡️")
+        st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
         st.write(blurb)
 
 st.caption(
