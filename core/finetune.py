@@ -1,0 +1,627 @@
+"""Chapter 3: fine-tune a pretrained BERT to say why a customer cancelled an order.
+
+The model is the talk's: the pretrained BERT reads the sentence, its summary of
+the whole sentence (the hidden state of the [CLS] token, passed through BERT's
+pretrained pooler, a dense layer with tanh) goes into ONE new dense layer with
+one output per label, and softmax turns those outputs into probabilities. For
+the talk's 8 labels on the bundled BERT that new layer is a 384 x 8 matrix plus
+8 biases: 3,080 new numbers on top of 22.7 million pretrained ones.
+`transformers.AutoModelForSequenceClassification` builds exactly that, through
+`core.models.load_classifier`.
+
+Fine-tuning is then the same loop as FizzBuzz in chapter 1, on one screen
+(`finetune` below): data -> batches (padded per batch, to the longest sentence
+in it, not to a fixed 64) -> forward -> loss (cross-entropy) -> backward ->
+AdamW step -> learning rate schedule (warm up, then decay linearly to zero) ->
+evaluate on sentences the model never trained on -> report. The only additions
+are the hooks a live page needs: `on_step` / `on_epoch` callbacks and a
+`should_stop` flag that is checked before every step.
+
+Training accuracy in the reports is measured the way the talk's progress bar
+measures it: on each batch just before the weights change, averaged over the
+epoch. It runs ahead of evaluation accuracy on unseen sentences (talk: 98% vs
+90%); the gap is the lesson.
+
+Usage from a page (one worker thread, see ENGINEERING.md):
+
+    result = finetune(train, eval, FinetuneConfig(epochs=4),
+                      on_step=job.add_step, on_epoch=job.add_epoch,
+                      should_stop=job.stop_event.is_set)
+    predict_proba(result.model, result.tokenizer, ["too expensive"], result.labels)
+    # -> [{"price": 0.93, "credit": 0.01, ...}]
+
+From a shell: `python -m core.finetune --json` (see `main`).
+
+torch and transformers are imported inside functions, never at import time.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Sequence
+
+from core import models
+
+FREEZE_CHOICES = ("none", "embeddings", "encoder")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+# ---------------------------------------------------------------- settings & reports
+
+
+@dataclass
+class FinetuneConfig:
+    """Every knob of one fine-tune. The defaults are the measured demo settings:
+    the shipped 400 sentences train in well under 20 s on a 2-core CPU
+    (benchmarks/finetune_demo.py)."""
+
+    model_id: str = models.BUNDLED
+    epochs: int = 5
+    batch_size: int = 16          # the talk's choice: smaller batches generalised better
+    learning_rate: float = 1e-4   # AdamW's step size at the top of the schedule
+    warmup_ratio: float = 0.1     # first 10% of steps: learning rate climbs from 0
+    weight_decay: float = 0.01
+    max_length: int = 64          # longer sentences are cut; batches pad only to their longest
+    seed: int = 0
+    freeze: str = "embeddings"    # "none" | "embeddings" (token table etc.) | "encoder" (train only the head)
+    early_stopping_patience: int | None = None  # stop after N epochs without better eval accuracy
+    device: str = "auto"          # "auto" = CUDA, else Apple MPS, else CPU
+    eval_every_epoch: bool = True
+
+    def problems(self) -> list[str]:
+        """Plain sentences for settings that can't train; empty when all is well."""
+        found = []
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            found.append("Epochs must be a whole number of at least 1.")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            found.append("Batch size must be a whole number of at least 1.")
+        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
+                and self.learning_rate > 0):
+            found.append("The learning rate must be a positive number, e.g. 0.0001.")
+        if not 0 <= self.warmup_ratio < 1:
+            found.append("Warm-up must be a fraction of the steps between 0 and 1.")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            found.append("Weight decay must be zero or a positive number.")
+        if not isinstance(self.max_length, int) or not 8 <= self.max_length <= 512:
+            found.append("Max length must be between 8 and 512 tokens.")
+        if self.freeze not in FREEZE_CHOICES:
+            found.append(f"Freeze must be one of {', '.join(FREEZE_CHOICES)}.")
+        if self.device not in DEVICE_CHOICES:
+            found.append(f"Device must be one of {', '.join(DEVICE_CHOICES)}.")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            found.append("Early-stopping patience must be at least 1 epoch (or off).")
+        return found
+
+
+@dataclass
+class StepReport:
+    """Sent to `on_step` after every training step (one batch)."""
+
+    epoch: int                  # 1-based
+    step: int                   # 1-based, counted over the whole run
+    total_steps: int
+    loss: float                 # this batch's cross-entropy
+    accuracy: float             # this batch's accuracy, 0..1, before the weights changed
+    learning_rate: float        # the rate this step used
+    examples_per_second: float  # training throughput so far
+    tokens_per_second: float    # real (non-padding) tokens per second so far
+    elapsed: float              # seconds since training began (after the model loaded)
+    eta: float                  # estimated seconds left, evaluation included
+
+
+@dataclass
+class EpochReport:
+    """Sent to `on_epoch` after every epoch (and its evaluation)."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float            # running accuracy over the epoch's batches
+    eval_loss: float | None          # None without evaluation data (or eval_every_epoch=False)
+    eval_accuracy: float | None
+    elapsed: float                   # seconds since training began
+    seconds: float                   # this epoch alone, evaluation included
+
+
+@dataclass
+class EvalPredictions:
+    """What the model said about every evaluation sentence: for the confusion
+    matrix, per-class scores and the list of mistakes."""
+
+    texts: list[str]
+    y_true: list[str]
+    y_pred: list[str]
+    confidence: list[float]     # probability of the predicted label
+
+    def mistakes(self) -> list[tuple[str, str, str, float]]:
+        """(text, true label, predicted label, confidence) for every miss."""
+        return [(t, yt, yp, c) for t, yt, yp, c in
+                zip(self.texts, self.y_true, self.y_pred, self.confidence) if yt != yp]
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite: the learning rate is too high for this model."""
+
+
+class FinetuneError(ValueError):
+    """Data or settings that can't be trained on; str(error) is one sentence for the user."""
+
+
+@dataclass
+class FinetuneResult:
+    model: Any                       # a transformers model, eval mode, on `device`
+    tokenizer: Any
+    labels: list[str]                # label names, index = model output
+    config: FinetuneConfig
+    history: list[EpochReport]
+    steps: list[StepReport]
+    train_accuracy: float | None     # of the epoch whose weights the model holds
+    eval_accuracy: float | None      # of the returned model on the evaluation data
+    eval_loss: float | None
+    seconds: float                   # whole call: model load + training + evaluation
+    tokens_per_second: float
+    examples_per_second: float
+    best_epoch: int | None           # epoch with the best eval accuracy (None without eval)
+    cancelled: bool = False          # should_stop() said stop; everything learned so far is kept
+    stopped_early: bool = False      # early stopping ended it; weights are the best epoch's
+    diverged: str | None = None      # the TrainingDiverged message, if the loss blew up
+    device: str = "cpu"
+    eval_predictions: EvalPredictions | None = None
+    load_seconds: float = 0.0        # part of `seconds` spent loading the pretrained model
+    weights_epoch: int | None = None  # which epoch's weights the model holds (None: mid-epoch)
+
+    def summary(self) -> dict:
+        """Plain numbers (JSON-ready): what the CLI prints with --json."""
+        return {
+            "model": self.config.model_id,
+            "labels": list(self.labels),
+            "epochs": len(self.history),
+            "train_accuracy": self.train_accuracy,
+            "eval_accuracy": self.eval_accuracy,
+            "eval_loss": self.eval_loss,
+            "seconds": round(self.seconds, 3),
+            "load_seconds": round(self.load_seconds, 3),
+            "tokens_per_second": round(self.tokens_per_second, 1),
+            "examples_per_second": round(self.examples_per_second, 2),
+            "best_epoch": self.best_epoch,
+            "cancelled": self.cancelled,
+            "stopped_early": self.stopped_early,
+            "diverged": self.diverged,
+            "device": self.device,
+            "config": asdict(self.config),
+            "history": [asdict(h) for h in self.history],
+        }
+
+
+# ---------------------------------------------------------------- data -> numbers
+
+
+@dataclass
+class Encoded:
+    """Sentences tokenized once, up front (re-tokenizing every epoch is wasted work):
+    token ids per sentence, unpadded, and the label index of each."""
+
+    texts: list[str]
+    ids: list[list[int]]
+    targets: list[int]
+    pad_id: int = 0
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def texts_and_labels(data) -> tuple[list[str], list[str]]:
+    """Accept a LabelledTexts-like object (.texts, .labels) or a (texts, labels) pair."""
+    if hasattr(data, "texts") and hasattr(data, "labels"):
+        texts, labels = data.texts, data.labels
+    else:
+        texts, labels = data
+    texts, labels = [str(t) for t in texts], [str(y) for y in labels]
+    if len(texts) != len(labels):
+        raise FinetuneError(f"{len(texts)} sentences but {len(labels)} labels: every sentence needs one label.")
+    return texts, labels
+
+
+def label_names(data, labels: Sequence[str]) -> list[str]:
+    """The model's outputs, in order: the dataset's own label list if it has one,
+    else the labels sorted by name (deterministic for any file)."""
+    declared = getattr(data, "label_names", None) or getattr(data, "names", None)
+    if declared:
+        return [str(n) for n in declared]
+    return sorted(set(labels))
+
+
+def check_data(train, eval=None) -> tuple[list[str], list[str], list[str], list[str] | None, list[str] | None]:
+    """(train_texts, train_labels, label_names, eval_texts, eval_labels), or a
+    FinetuneError saying in one sentence what is wrong."""
+    train_texts, train_y = texts_and_labels(train)
+    if not train_texts:
+        raise FinetuneError("The training data has no sentences.")
+    labels = label_names(train, train_y)
+    unknown = sorted(set(train_y) - set(labels))
+    if unknown:
+        raise FinetuneError(f"Training labels {unknown} are not in the dataset's label list.")
+    if len(set(train_y)) < 2:
+        raise FinetuneError("The training data has only one label; a classifier needs at least two.")
+    if eval is None:
+        return train_texts, train_y, labels, None, None
+    eval_texts, eval_y = texts_and_labels(eval)
+    if not eval_texts:
+        raise FinetuneError("The evaluation data has no sentences.")
+    missing = sorted(set(eval_y) - set(train_y))
+    if missing:
+        raise FinetuneError(
+            f"The evaluation data has labels the training data never shows: {', '.join(missing)}. "
+            "The model can't learn a label it never sees."
+        )
+    return train_texts, train_y, labels, eval_texts, eval_y
+
+
+def encode(tokenizer, texts: Sequence[str], labels: Sequence[str], label_list: Sequence[str],
+           max_length: int) -> Encoded:
+    """'The price is outrageous' -> [101, 1996, 3976, 2003, 25506, 102] ([CLS] ... [SEP]), no padding yet."""
+    index = {name: i for i, name in enumerate(label_list)}
+    ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"] if texts else []
+    return Encoded(list(texts), [list(x) for x in ids], [index[y] for y in labels],
+                   tokenizer.pad_token_id or 0)
+
+
+def pad_batch(rows: Sequence[Sequence[int]], pad_id: int):
+    """Pad to the longest sentence IN THIS BATCH: 16 sentences of ~12 tokens cost
+    16 x 12, not 16 x 64. The attention mask tells BERT which positions are real."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def shuffled_batches(n: int, batch_size: int, rng: random.Random) -> list[list[int]]:
+    """A fresh random order every epoch, cut into batches: 48 rows, batch 16 -> 3 steps."""
+    order = list(range(n))
+    rng.shuffle(order)
+    return [order[i: i + batch_size] for i in range(0, n, batch_size)]
+
+
+# ---------------------------------------------------------------- model plumbing
+
+
+def pick_device(wanted: str = "auto") -> str:
+    import torch
+
+    if wanted != "auto":
+        if wanted == "cuda" and not torch.cuda.is_available():
+            raise FinetuneError("No CUDA GPU is available here; use device 'auto' or 'cpu'.")
+        if wanted == "mps" and not torch.backends.mps.is_available():
+            raise FinetuneError("Apple MPS is not available here; use device 'auto' or 'cpu'.")
+        return wanted
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def autocast(device: str):
+    """bf16 autocast on CUDA GPUs that support it; full fp32 elsewhere. On this
+    project's CPU bf16 made batch 16 x 16 steps SLOWER (183 -> 232 ms), so CPU
+    stays fp32."""
+    import contextlib
+
+    import torch
+
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def freeze(model, what: str) -> int:
+    """Stop gradients for part of the model; returns how many numbers still train.
+    "embeddings": the token table (11.7M of the bundled model's 22.7M numbers) and
+    position table stay as pretrained -> ~35% faster steps. "encoder": everything
+    pretrained stays; only the new dense layer learns (what the seed articles call
+    'train only the head')."""
+    if what == "embeddings":
+        for p in model.base_model.embeddings.parameters():
+            p.requires_grad_(False)
+    elif what == "encoder":
+        for p in model.base_model.parameters():
+            p.requires_grad_(False)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def warmup_then_linear_decay(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
+    """Learning-rate multiplier per step: 0 -> 1 over the warm-up, then 1 -> 0.
+    10 steps, 1 warm-up: step 0 -> 0.0, step 1 -> 1.0, step 5 -> 0.56, step 10 -> 0.0."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return step / max(1, warmup_steps)
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
+
+    return factor
+
+
+def make_optimizer(model, config: FinetuneConfig):
+    """AdamW (the talk's Adam, with weight decay kept apart from the gradient).
+    Biases and LayerNorm scales get no decay, as in BERT's original recipe and HF Trainer."""
+    import torch
+
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 else decay).append(p)
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay},
+         {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.learning_rate,
+    )
+
+
+def trainable_snapshot(model) -> dict:
+    """A copy of the numbers that training changes (frozen ones never move)."""
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def restore(model, snapshot: dict) -> None:
+    import torch
+
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in snapshot.items():
+            params[name].copy_(value)
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def train_step(model, ids, mask, targets, optimizer, scheduler, device: str) -> tuple[float, int]:
+    """One batch: forward -> loss -> backward -> AdamW step -> next learning rate.
+    Returns (loss, how many of the batch it got right before the update)."""
+    import torch
+    import torch.nn.functional as F
+
+    with autocast(device):
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    loss = F.cross_entropy(logits.float(), targets)
+    if not torch.isfinite(loss):
+        raise TrainingDiverged(
+            f"The loss became {loss.item()}: the weights blew up. Lower the learning rate "
+            f"(it was {optimizer.param_groups[0]['initial_lr']:g}) and train again."
+        )
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    # Trainer's default too: one odd batch can't throw the weights far.
+    torch.nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], 1.0)
+    optimizer.step()
+    scheduler.step()
+    correct = int((logits.argmax(-1) == targets).sum())
+    return loss.item(), correct
+
+
+def finetune(train, eval=None, config: FinetuneConfig | None = None,
+             on_step: Callable[[StepReport], Any] | None = None,
+             on_epoch: Callable[[EpochReport], Any] | None = None,
+             should_stop: Callable[[], bool] = lambda: False) -> FinetuneResult:
+    """Fine-tune `config.model_id` on `train`, evaluating on `eval` after every epoch.
+
+    Never loses work: stop (should_stop() true), early stopping and a diverging
+    loss all end the run normally and return a FinetuneResult with the history so
+    far and a usable model. Raises FinetuneError for unusable data or settings and
+    models.ModelUnavailable for a model that can't be loaded.
+    """
+    import torch
+
+    config = config or FinetuneConfig()
+    problems = config.problems()
+    if problems:
+        raise FinetuneError(problems[0])
+    train_texts, train_y, labels, eval_texts, eval_y = check_data(train, eval)
+    started = time.perf_counter()
+    device = pick_device(config.device)
+
+    # Data and model. The seed fixes the new layer's random start, the dropout and the order of batches.
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    tokenizer = models.load_tokenizer(config.model_id)
+    model = models.load_classifier(config.model_id, labels).to(device)
+    freeze(model, config.freeze)
+    train_set = encode(tokenizer, train_texts, train_y, labels, config.max_length)
+    eval_set = encode(tokenizer, eval_texts, eval_y, labels, config.max_length) if eval_texts else None
+    load_seconds = time.perf_counter() - started
+
+    # Loss, optimizer, schedule.
+    steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = make_optimizer(model, config)
+    schedule = warmup_then_linear_decay(total_steps, round(config.warmup_ratio * total_steps))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+
+    history: list[EpochReport] = []
+    steps: list[StepReport] = []
+    best = {"epoch": None, "accuracy": -1.0, "loss": math.inf, "weights": None, "evaluation": None}
+    cancelled = stopped_early = False
+    diverged = None
+    examples = tokens = step = 0
+    train_seconds = eval_seconds = 0.0
+    last_evaluation = None   # (epoch, evaluation) of the weights as they are now
+    t0 = time.perf_counter()
+
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        model.train()
+        loss_sum = correct = seen = 0.0
+        for batch in shuffled_batches(len(train_set), config.batch_size, rng):
+            if should_stop():
+                cancelled = True
+                break
+            tick = time.perf_counter()
+            ids, mask = pad_batch([train_set.ids[i] for i in batch], train_set.pad_id)
+            targets = torch.tensor([train_set.targets[i] for i in batch])
+            learning_rate = scheduler.get_last_lr()[0]
+            try:
+                loss, right = train_step(model, ids.to(device), mask.to(device), targets.to(device),
+                                         optimizer, scheduler, device)
+            except TrainingDiverged as blew_up:
+                diverged = str(blew_up)
+                break
+            last_evaluation = None
+            step += 1
+            examples += len(batch)
+            tokens += int(mask.sum())
+            train_seconds += time.perf_counter() - tick
+            loss_sum, correct, seen = loss_sum + loss * len(batch), correct + right, seen + len(batch)
+            report = StepReport(
+                epoch=epoch, step=step, total_steps=total_steps, loss=loss, accuracy=right / len(batch),
+                learning_rate=learning_rate, examples_per_second=examples / train_seconds,
+                tokens_per_second=tokens / train_seconds, elapsed=time.perf_counter() - t0,
+                eta=_eta(step, total_steps, train_seconds, eval_seconds, epoch, config, eval_set),
+            )
+            steps.append(report)
+            if on_step:
+                on_step(report)
+        if cancelled or diverged or seen == 0:
+            break
+
+        # Evaluate on sentences the model never trained on.
+        eval_loss = eval_accuracy = None
+        if eval_set is not None and (config.eval_every_epoch or epoch == config.epochs):
+            tick = time.perf_counter()
+            evaluation = evaluate_encoded(model, eval_set, device)
+            eval_seconds += time.perf_counter() - tick
+            eval_loss, eval_accuracy = evaluation[0], evaluation[1]
+            last_evaluation = (epoch, evaluation)
+        report = EpochReport(
+            epoch=epoch, train_loss=loss_sum / seen, train_accuracy=correct / seen,
+            eval_loss=eval_loss, eval_accuracy=eval_accuracy,
+            elapsed=time.perf_counter() - t0, seconds=time.perf_counter() - epoch_start,
+        )
+        history.append(report)
+        if on_epoch:
+            on_epoch(report)
+
+        # Remember the best epoch so far (best eval accuracy; the latest one without evaluation):
+        # early stopping goes back to it, and so does a loss that blows up later.
+        if eval_accuracy is None or (eval_accuracy, -eval_loss) > (best["accuracy"], -best["loss"]):
+            best.update(epoch=epoch, accuracy=eval_accuracy if eval_accuracy is not None else -1.0,
+                        loss=eval_loss if eval_loss is not None else math.inf,
+                        evaluation=last_evaluation[1] if last_evaluation else None,
+                        weights=trainable_snapshot(model))
+        elif config.early_stopping_patience and epoch - best["epoch"] >= config.early_stopping_patience:
+            stopped_early = True
+            break
+
+    # Which weights to hand back: the best epoch's after early stopping or a blow-up, else the latest.
+    weights_epoch = history[-1].epoch if history and not (cancelled and seen) and not diverged else None
+    if (stopped_early or diverged) and best["weights"] is not None:
+        restore(model, best["weights"])
+        weights_epoch = best["epoch"]
+        last_evaluation = (best["epoch"], best["evaluation"]) if best["evaluation"] else None
+    best["weights"] = None  # free the copy
+    model.eval()
+
+    evaluation = last_evaluation[1] if last_evaluation else (
+        evaluate_encoded(model, eval_set, device) if eval_set is not None else None)
+    held = next((h for h in history if h.epoch == weights_epoch), None)
+    return FinetuneResult(
+        model=model, tokenizer=tokenizer, labels=labels, config=config, history=history, steps=steps,
+        train_accuracy=held.train_accuracy if held else (correct / seen if seen else None),
+        eval_accuracy=evaluation[1] if evaluation else None,
+        eval_loss=evaluation[0] if evaluation else None,
+        seconds=time.perf_counter() - started,
+        tokens_per_second=tokens / train_seconds if train_seconds else 0.0,
+        examples_per_second=examples / train_seconds if train_seconds else 0.0,
+        best_epoch=best["epoch"] if eval_set is not None else None, cancelled=cancelled, stopped_early=stopped_early, diverged=diverged,
+        device=device, load_seconds=load_seconds, weights_epoch=weights_epoch,
+        eval_predictions=EvalPredictions(
+            texts=eval_set.texts, y_true=[labels[i] for i in eval_set.targets],
+            y_pred=[labels[i] for i in evaluation[2]], confidence=evaluation[3],
+        ) if evaluation else None,
+    )
+
+
+def _eta(step, total_steps, train_seconds, eval_seconds, epoch, config, eval_set) -> float:
+    """Seconds left: the average step so far times the steps left, plus evaluations to come."""
+    left = (total_steps - step) * train_seconds / step
+    if eval_set is not None and epoch > 1 and config.eval_every_epoch:
+        left += eval_seconds / (epoch - 1) * (config.epochs - epoch + 1)
+    return left
+
+
+# ---------------------------------------------------------------- using the model
+
+
+def evaluate_encoded(model, data: Encoded, device: str | None = None, batch_size: int = 64):
+    """(mean loss, accuracy, predicted label index per row, confidence per row).
+    Sorted by length so each batch pads little; no gradients, dropout off."""
+    import torch
+    import torch.nn.functional as F
+
+    device = device or str(next(model.parameters()).device)
+    was_training = model.training
+    model.eval()
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    predicted, confidence = [0] * len(data), [0.0] * len(data)
+    loss_sum = 0.0
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start: start + batch_size]
+            ids, mask = pad_batch([data.ids[i] for i in rows], data.pad_id)
+            with autocast(device):
+                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+            if data.targets:
+                targets = torch.tensor([data.targets[i] for i in rows], device=logits.device)
+                loss_sum += float(F.cross_entropy(logits, targets, reduction="sum"))
+            probs = logits.softmax(-1)
+            best_prob, best_index = probs.max(-1)
+            for row, p, c in zip(rows, best_index.tolist(), best_prob.tolist()):
+                predicted[row], confidence[row] = p, c
+    model.train(was_training)
+    if not data.targets:
+        return None, None, predicted, confidence
+    right = sum(p == t for p, t in zip(predicted, data.targets))
+    return loss_sum / len(data), right / len(data), predicted, confidence
+
+
+def evaluate(model, tokenizer, data, labels: Sequence[str], max_length: int = 64,
+             batch_size: int = 64) -> tuple[float, float, list[str]]:
+    """(loss, accuracy, predicted label names) of a model on labelled data: the
+    talk's Axon evaluator run on a different CSV."""
+    texts, y = texts_and_labels(data)
+    unknown = sorted(set(y) - set(labels))
+    if unknown:
+        raise FinetuneError(f"The data has labels this model doesn't know: {', '.join(unknown)}.")
+    loss, accuracy, predicted, _ = evaluate_encoded(
+        model, encode(tokenizer, texts, y, labels, max_length), batch_size=batch_size)
+    return loss, accuracy, [labels[i] for i in predicted]
+
+
+def predict_proba(model, tokenizer, texts: Sequence[str], labels: Sequence[str],
+                  max_length: int = 64) -> list[dict[str, float]]:
+    """One {label: probability} per sentence, probabilities summing to 1 (softmax):
+    predict_proba(..., ["the price is outrageous"], labels)[0]["price"] -> e.g. 0.94."""
+    import torch
+
+    texts = [str(t) for t in texts]
+    if not texts:
+        return []
+    device = str(next(model.parameters()).device)
+    ids = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+    was_training = model.training
+    model.eval()
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(ids), 64):
+            batch, mask = pad_batch(ids[start: start + 64], tokenizer.pad_token_id or 0)
+            logits = model(input_ids=batch.to(device), attention_mask=mask.to(device)).logits.float()
+            for row in logits.softmax(-1).tolist():
+                out.append({name: p for name, p in zip(labels, row)})
+    model.train(was_training)
+    return out
