@@ -1,4 +1,126 @@
-"""PLACEHOLDER — replaced by the chapter's real page before it ships."""
+"""Chapter 1, page 2: from scores to confidence, and error.
+
+Divide-by-total (the talk's first idea) beside real softmax, also on negative
+scores; squared error against the one-hot target, term by term, and
+cross-entropy beside it; a slider that moves the prediction along both curves.
+"""
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("ch1_confidence")
+from core import scratch
+from pages import ch1_views as views
+from pages import ui
+
+# The talk's slide had three classes at this point; "none" joins on the training page.
+NAMES = ("fizz", "buzz", "fizzbuzz")
+TALK_SCORES = (0.89, 0.3, 0.3)
+NEGATIVE_SCORES = (1.0, -0.6, -0.2)
+
+
+def set_scores(values):
+    for name, value in zip(NAMES, values):
+        st.session_state[f"ch1c_score_{name}"] = value
+
+
+for name, value in zip(NAMES, TALK_SCORES):
+    st.session_state.setdefault(f"ch1c_score_{name}", value)
+
+st.title("From scores to confidence, and error")
+st.markdown("#### Scores become confidences that add up to 1; error says how far from right they are.")
+
+# --- normalising ------------------------------------------------------------------
+st.subheader("1 · Scores → confidence")
+controls = st.columns([1, 1, 1, 1.3, 1.3], vertical_alignment="bottom")
+scores = [controls[i].number_input(f"score for {name}", step=0.1, key=f"ch1c_score_{name}")
+          for i, name in enumerate(NAMES)]
+controls[3].button("The talk's scores", on_click=set_scores, args=(TALK_SCORES,), key="ch1c_talk")
+controls[4].button("Some negative", on_click=set_scores, args=(NEGATIVE_SCORES,), key="ch1c_negative")
+
+by_total = scratch.normalise_by_total(scores)
+soft = scratch.softmax(scores)
+total = sum(scores)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Divide by the total** (the talk's first idea)")
+    broken = not np.all(np.isfinite(by_total)) or (by_total < 0).any() or (by_total > 1).any()
+    if not np.all(np.isfinite(by_total)):
+        st.error(f"The scores add up to {views.num(total)}: dividing by zero gives no answer at all.",
+                 icon="🚫")
+        views.class_bars(NAMES, [0, 0, 0], "divided by a total of 0", key="ch1c_total_bars", height=300)
+    else:
+        st.metric("Confidence in fizz (divide by total)", f"{by_total[0]:.2f}",
+                  help="score ÷ total of all scores")
+        st.code("\n".join(f"{n:<9}: {views.num(s)} ÷ {views.num(total)} = {views.num(p)}"
+                          for n, s, p in zip(NAMES, scores, by_total)), language=None)
+        views.class_bars(NAMES, by_total, f"÷ total ({views.num(total)})", key="ch1c_total_bars",
+                         height=300)
+    if broken:
+        st.warning("With negative scores, dividing by the total gives 'confidences' below 0 or above 1 "
+                   "(or nothing at all when the total is 0). That is not a probability.", icon="⚠️")
+with right:
+    st.markdown("**Softmax** (what frameworks use): exp each score, then divide by the total")
+    st.metric("Confidence in fizz (softmax)", f"{soft[0]:.2f}")
+    exps = [math.exp(s) for s in scores]
+    st.code("\n".join(f"{n:<9}: exp({views.num(s)}) = {views.num(e)} → ÷ {views.num(sum(exps))} = {views.num(p)}"
+                      for n, s, e, p in zip(NAMES, scores, exps, soft)), language=None)
+    views.class_bars(NAMES, soft, "softmax", key="ch1c_softmax_bars", height=300)
+st.caption(
+    "exp turns every score into a positive number, so the shares are always between 0 and 1 and "
+    "add up to 1 — whatever the scores. It also keeps the order (bigger score, bigger share) and "
+    "its slope is simple, which makes learning easy. The price: softmax is less confident than "
+    "divide-by-total on the talk's scores (0.48 instead of 0.6)."
+)
+
+# --- error ---------------------------------------------------------------------------
+st.subheader("2 · How wrong? Squared error and cross-entropy")
+st.markdown("The number was 3, so the ideal output is **100% fizz**: the one-hot target [1, 0, 0].")
+target = np.array([1.0, 0.0, 0.0])
+prediction = by_total if np.all(np.isfinite(by_total)) else soft
+source = "divide-by-total" if prediction is by_total else "softmax"
+sq = float(scratch.squared_error(prediction, target))
+left, right = st.columns(2)
+with left:
+    terms = " + ".join(f"({views.num(t)} − {views.num(p)})²" for t, p in zip(target, prediction))
+    values = " + ".join(views.num((t - p) ** 2) for t, p in zip(target, prediction))
+    st.markdown(f"**Squared error** of the {source} confidences: subtract, square, add up")
+    st.code(f"{terms}\n= {values}\n= {views.num(sq)}", language=None)
+    st.metric("Squared error", views.num(sq))
+with right:
+    ce = float(scratch.cross_entropy(np.clip(prediction, 1e-12, 1), target))
+    st.markdown("**Cross-entropy**: minus the log of the confidence in the right answer")
+    st.code(f"−log({views.num(prediction[0])})\n= {views.num(ce)}", language=None)
+    st.metric("Cross-entropy", views.num(ce))
+st.caption("The goal of learning is an error of 0: 100% on the right answer.")
+
+# --- moving the prediction ---------------------------------------------------------
+st.subheader("3 · Move the prediction, watch both errors")
+p = st.slider("Confidence in fizz (the rest split evenly between buzz and fizzbuzz)",
+              0.01, 1.0, 0.6, 0.01, key="ch1c_p")
+moved = np.array([p, (1 - p) / 2, (1 - p) / 2])
+sq_now = float(scratch.squared_error(moved, target))
+ce_now = float(scratch.cross_entropy(moved, target))
+m1, m2, m3 = st.columns(3)
+m1.metric("Prediction", views.vector(moved, 2))
+m2.metric("Squared error", views.num(sq_now))
+m3.metric("Cross-entropy", views.num(ce_now))
+
+grid = np.linspace(0.01, 1.0, 100)
+curves = np.stack([grid, (1 - grid) / 2, (1 - grid) / 2], axis=1)
+fig = go.Figure()
+fig.add_trace(go.Scatter(x=grid, y=scratch.squared_error(curves, target), name="squared error",
+                         line=dict(color=ui.TRAIN_COLOR, width=3)))
+fig.add_trace(go.Scatter(x=grid, y=scratch.cross_entropy(curves, target), name="cross-entropy",
+                         line=dict(color=ui.EVAL_COLOR, width=3)))
+fig.add_trace(go.Scatter(x=[p, p], y=[sq_now, ce_now], mode="markers", name="your prediction",
+                         marker=dict(size=16, color="black", symbol="circle")))
+fig.update_xaxes(title_text="confidence in fizz (the right answer)", tickformat=".0%")
+fig.update_yaxes(title_text="error", range=[0, 3])
+fig.update_layout(title="Both errors fall to 0 at 100% — cross-entropy punishes confident mistakes far harder")
+ui.chart(fig, key="ch1c_curves", height=380)
+st.page_link("pages/ch1_learning.py", label="Next: learning is search — bringing the error down",
+             icon="⛰️")

@@ -1,4 +1,111 @@
-"""PLACEHOLDER — replaced by the chapter's real page before it ships."""
+"""Chapter 1, page 4: the same network, the framework way.
+
+The from-scratch NumPy network (core/scratch.py) and the same architecture in
+PyTorch (core/fizzbuzz_torch.py) side by side, their real code shown, both
+trained from the same starting weights to the same result. torch is imported
+lazily inside core/fizzbuzz_torch.py, only when "Train both" is pressed.
+"""
+
+import time
+
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("ch1_framework")
+from core import fizzbuzz, fizzbuzz_torch, scratch
+from pages import ch1_views as views
+from pages import ui
+
+st.title("The same network, the framework way")
+st.markdown(
+    "#### By hand we wrote forward, backward and the update. A framework writes backward for us."
+)
+st.markdown(
+    "The talk built FizzBuzz in Nx by hand, then again in a few lines of Axon. Here the same two "
+    "versions in Python: NumPy by hand, and PyTorch's `nn.Sequential`, loss and optimizer. "
+    "Both start from the same weights — and end with the same weights."
+)
+
+left, right = st.columns(2)
+with left:
+    st.markdown("##### By hand (NumPy): `core/scratch.py`")
+    with st.container(height=420):
+        views.code_block(scratch.forward)
+        views.code_block(scratch.backward)
+        views.code_block(scratch.train_step)
+with right:
+    st.markdown("##### The framework way (PyTorch): `core/fizzbuzz_torch.py`")
+    with st.container(height=420):
+        views.code_block(fizzbuzz_torch.build_model)
+        views.code_block(fizzbuzz_torch._train)
+
+st.subheader("Train both")
+cols = st.columns([1, 1, 1, 1, 1.4, 1.2], vertical_alignment="bottom")
+hidden = cols[0].number_input("Hidden units", value=3, step=1, key="ch1f_hidden",
+                              help=f"{scratch.HIDDEN_RANGE[0]}–{scratch.HIDDEN_RANGE[1]}; 0 = no hidden layer")
+lr = cols[1].number_input("Learning rate", value=0.3, step=0.05, format="%g", key="ch1f_lr")
+epochs = cols[2].number_input("Epochs", value=300, step=100, key="ch1f_epochs",
+                              help="1–5,000 here: torch's per-step overhead makes long runs slow.")
+seed = cols[3].number_input("Seed", value=1, step=1, key="ch1f_seed")
+loss = cols[4].radio("Loss", scratch.LOSSES, format_func=scratch.LOSS_NAMES.get, key="ch1f_loss",
+                     horizontal=False)
+go_clicked = cols[5].button("▶ Train both", type="primary", key="ch1f_train", use_container_width=True)
+
+config = scratch.TrainConfig(hidden_size=int(hidden), learning_rate=float(lr), epochs=int(epochs),
+                             seed=int(seed), loss=loss)
+problems = scratch.validate_config(config)
+if config.epochs > 5000:
+    problems.append("Epochs must be between 1 and 5,000 on this page (got {:,}).".format(config.epochs))
+for problem in problems:
+    ui.friendly_error(problem + " The last comparison is kept.")
+
+if go_clicked and not problems:
+    with st.spinner("Loading PyTorch, then training the NumPy network and the PyTorch one…"):
+        started = time.perf_counter()
+        fizzbuzz_torch.warm_up()
+        load_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        by_hand = scratch.run_training(config, report_every=5)
+        numpy_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        framework = fizzbuzz_torch.train_torch(config, report_every=5)
+        torch_seconds = time.perf_counter() - started
+    st.session_state["ch1f_result"] = (by_hand, framework, numpy_seconds, torch_seconds, load_seconds)
+
+result = st.session_state.get("ch1f_result")
+if result is None:
+    st.info("Press ▶ Train both to train the two versions from the same starting weights.", icon="👆")
+else:
+    by_hand, framework, numpy_seconds, torch_seconds, load_seconds = result
+    for run in (by_hand, framework):
+        if run.status == "diverged":
+            ui.friendly_error(run.message)
+    if by_hand.history and framework.history:
+        gap = max(float(abs(by_hand.params[k] - framework.params[k]).max()) for k in by_hand.params)
+        a, b = by_hand.final, framework.final
+        m = st.columns(4)
+        m[0].metric("NumPy: right on 1..100", f"{round(a.test_accuracy * 100)}/100")
+        m[1].metric("PyTorch: right on 1..100", f"{round(b.test_accuracy * 100)}/100")
+        m[2].metric("Largest weight difference", f"{gap:.1e}",
+                    help="After the last step, between the two networks' weights.")
+        m[3].metric("Time (NumPy / PyTorch)", f"{numpy_seconds:.2f} s / {torch_seconds:.2f} s",
+                    help=f"Training only. Loading PyTorch took another {load_seconds:.1f} s (once per server).")
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=[c.epoch for c in by_hand.history], y=[c.train_error for c in by_hand.history],
+                                 name="NumPy by hand", line=dict(color=ui.TRAIN_COLOR, width=6)))
+        fig.add_trace(go.Scatter(x=[c.epoch for c in framework.history], y=[c.train_error for c in framework.history],
+                                 name="PyTorch", line=dict(color="#ff7f0e", width=2, dash="dash")))
+        fig.update_xaxes(title_text="epoch")
+        fig.update_yaxes(title_text=scratch.LOSS_NAMES[by_hand.config.loss], rangemode="tozero")
+        fig.update_layout(title=f"Error per epoch — {by_hand.config.layers_text}: the curves lie on top of each other")
+        ui.chart(fig, key="ch1f_curves", height=360)
+        if gap < 1e-6:
+            st.success("Same starting weights, same data, same arithmetic → the same network, to the last "
+                       "few decimal places. The framework didn't do anything magic; it did the bookkeeping.",
+                       icon="🤝")
+        else:
+            st.warning("The two runs drifted apart: tiny rounding differences grow when training is "
+                       "unstable (large learning rates).", icon="↔️")
+        test = fizzbuzz.make_dataset(*fizzbuzz.TEST_RANGE)
+        per_class = scratch.per_class_accuracy(framework.params, test)
+        st.caption("PyTorch network per class on 1..100: " +
+                   " · ".join(f"{name} {value:.0%}" for name, value in per_class.items()))

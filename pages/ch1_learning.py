@@ -1,4 +1,316 @@
-"""PLACEHOLDER — replaced by the chapter's real page before it ships."""
+"""Chapter 1, page 3: learning is search.
+
+Gradient descent on one weight; why fizzbuzz is XOR-like; ReLU; then the FizzBuzz
+network trained live (a worker thread from core/, polled by a fragment), with its
+knobs, per-class accuracy, the 1..100 grid and the arithmetic for one number.
+"""
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
-st.title("ch1_learning")
+from core import fizzbuzz, scratch
+from pages import ch1_views as views
+from pages import ui
+
+st.title("Learning is search")
+st.markdown(
+    "#### Learning = searching for the weights that make the error smallest. "
+    "You're dropped in a lake with no map: feel the slope under your feet, step downhill, repeat."
+)
+
+# --- 1. one weight --------------------------------------------------------------------
+st.subheader("1 · Gradient descent on one weight")
+st.markdown(
+    "The one-weight network from page 1: input 3, and we want the prediction to be 1.0 (100% fizz). "
+    "Error = (3 × weight − 1)². The slope tells which way is downhill; the learning rate, how far to step."
+)
+LEARNING_RATES = {"0.005 (too small)": 0.005, "0.03 (good)": 0.03, "0.1 (zig-zag)": 0.1,
+                  "0.12 (diverges)": 0.12}
+left, right = st.columns([1, 2])
+with left:
+    lr_label = st.radio("Learning rate", list(LEARNING_RATES), index=1, key="ch1l_gd_lr")
+    start_weight = st.slider("Starting weight", -0.5, 1.0, 0.2, 0.05, key="ch1l_gd_start")
+    steps = st.slider("Steps", 1, 30, 10, key="ch1l_gd_steps")
+one_lr = LEARNING_RATES[lr_label]
+path = scratch.one_weight_descent(start_weight, one_lr, steps)
+factor = 1 - one_lr * 2 * 3**2  # each step multiplies the distance to the best weight by this
+with left:
+    last = path[-1]
+    st.metric("Error after the last step", views.num(last["error"]),
+              delta=views.num(last["error"] - path[0]["error"]), delta_color="inverse")
+    if abs(factor) > 1:
+        st.error(f"Each step overshoots further than the last (×{abs(factor):.2f} per step): the error "
+                 "grows without end. That is divergence.", icon="💥")
+    elif factor < 0:
+        st.warning("Steps overshoot the bottom and zig-zag across the valley, but still settle.", icon="↔️")
+    elif factor > 0.85:
+        st.info("Safe, but slow: the steps are tiny.", icon="🐢")
+    else:
+        st.success("Good: big steps while it's steep, small ones near the bottom.", icon="✅")
+with right:
+    weights_seen = [p["weight"] for p in path]
+    lo, hi = min(-0.2, *weights_seen), max(0.9, *weights_seen)
+    lo, hi = max(lo, -3.0), min(hi, 3.5)
+    grid = np.linspace(lo, hi, 200)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=grid, y=[scratch.one_weight_error(w) for w in grid], name="error",
+                             line=dict(color="#999", width=3)))
+    fig.add_trace(go.Scatter(x=weights_seen, y=[p["error"] for p in path], name="steps",
+                             mode="lines+markers", line=dict(color=ui.EVAL_COLOR, width=2),
+                             marker=dict(size=10)))
+    fig.add_vline(x=1 / 3, line_dash="dot", annotation_text="best weight 1/3")
+    fig.update_xaxes(title_text="weight", range=[lo, hi])
+    fig.update_yaxes(title_text="error", range=[0, max(1.2, min(10, max(p["error"] for p in path) * 1.1))])
+    ui.chart(fig, key="ch1l_gd_chart", height=360)
+
+# --- 2. why fizzbuzz needs a hidden layer ------------------------------------------------
+st.subheader("2 · Why fizzbuzz is hard for a single layer")
+left, right = st.columns([3, 2])
+with left:
+    rows = [
+        {"n": r["n"], "÷ 3?": r["divisible by 3"], "÷ 5?": r["divisible by 5"],
+         "fizz or buzz (exactly one)": int(r["fizz"] or r["buzz"]), "fizzbuzz": r["fizzbuzz"]}
+        for r in fizzbuzz.divisibility_truth_table()
+    ]
+    st.table(rows)
+with right:
+    st.markdown(
+        "Read it left to right: 3 and 5 each switch one fact on and are *fizz or buzz*. 15 switches "
+        "**both** on — and is no longer fizz-or-buzz. That's **exclusive or** (XOR). A single layer "
+        "only adds up evidence, so 'both' can't undo 'each'. "
+        "The fix is the talk's: stack one more layer, with a **ReLU** in between."
+    )
+st.markdown("**ReLU on its own:** keep the positives, zero the rest.")
+relu_cols = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
+relu_in = [relu_cols[i].number_input(f"value {i + 1}", value=v, step=1.0, key=f"ch1l_relu_{i}")
+           for i, v in enumerate([-1.0, 2.0, 0.0])]
+relu_cols[3].markdown(f"### relu({views.vector(relu_in)}) = **{views.vector(scratch.relu(relu_in))}**")
+
+# --- 3. live training -------------------------------------------------------------------
+st.subheader("3 · Train the FizzBuzz network — live")
+
+DEFAULT = scratch.default_config("mod")
+KNOBS = {"ch1l_encoding": DEFAULT.encoding, "ch1l_hidden": DEFAULT.hidden_size,
+         "ch1l_lr": DEFAULT.learning_rate, "ch1l_epochs": DEFAULT.epochs, "ch1l_seed": DEFAULT.seed,
+         "ch1l_loss": DEFAULT.loss, "ch1l_bias": DEFAULT.bias}
+# Widget values are forgotten when you leave the page: restore them from our own copy.
+saved = st.session_state.setdefault("ch1l_saved_knobs", dict(KNOBS))
+for knob, value in saved.items():
+    if knob not in st.session_state:
+        st.session_state[knob] = value
+
+
+def apply(config: scratch.TrainConfig):
+    st.session_state.update({
+        "ch1l_encoding": config.encoding, "ch1l_hidden": config.hidden_size,
+        "ch1l_lr": config.learning_rate, "ch1l_epochs": config.epochs, "ch1l_seed": config.seed,
+        "ch1l_loss": config.loss, "ch1l_bias": config.bias,
+    })
+
+
+def on_encoding_change():
+    # Each encoding has its own sensible starting knobs (binary needs a wide hidden layer).
+    apply(scratch.default_config(st.session_state["ch1l_encoding"]))
+
+
+PRESETS = {
+    "The talk's first try: no hidden layer": scratch.TrainConfig(hidden_size=0, bias=False, epochs=300),
+    "The talk's network: 2 → 3 ReLU → 4": DEFAULT,
+    "The blog's binary digits (96/100 to beat)": scratch.default_config("binary"),
+}
+preset_cols = st.columns(len(PRESETS))
+for column, (label, config) in zip(preset_cols, PRESETS.items()):
+    column.button(label, on_click=apply, args=(config,), key=f"ch1l_preset_{label[:12]}",
+                  use_container_width=True)
+
+knob_cols = st.columns([1.3, 1, 1, 1, 1, 1.3])
+knob_cols[0].radio("Encoding", fizzbuzz.ENCODINGS, key="ch1l_encoding", on_change=on_encoding_change,
+                   format_func={"mod": "[n mod 3, n mod 5]", "binary": "10 binary digits"}.get)
+knob_cols[1].number_input("Hidden units (0 = none)", step=1, key="ch1l_hidden",
+                          help=f"{scratch.HIDDEN_RANGE[0]}–{scratch.HIDDEN_RANGE[1]}. 0 means a single layer.")
+knob_cols[2].number_input("Learning rate", step=0.05, format="%g", key="ch1l_lr")
+knob_cols[3].number_input("Epochs", step=100, key="ch1l_epochs",
+                          help=f"{scratch.EPOCH_RANGE[0]}–{scratch.EPOCH_RANGE[1]:,}")
+knob_cols[4].number_input("Seed", step=1, key="ch1l_seed")
+with knob_cols[5]:
+    st.radio("Loss", scratch.LOSSES, key="ch1l_loss", format_func=scratch.LOSS_NAMES.get)
+    st.checkbox("Biases (+ b)", key="ch1l_bias")
+st.session_state["ch1l_saved_knobs"] = {knob: st.session_state[knob] for knob in KNOBS}
+
+
+
+def config_from_knobs() -> scratch.TrainConfig:
+    state = st.session_state
+    return scratch.TrainConfig(
+        encoding=state["ch1l_encoding"], hidden_size=int(state["ch1l_hidden"]),
+        learning_rate=float(state["ch1l_lr"]), epochs=int(state["ch1l_epochs"]), seed=int(state["ch1l_seed"]),
+        loss=state["ch1l_loss"], bias=bool(state["ch1l_bias"]),
+        batch_size=scratch.default_config(state["ch1l_encoding"]).batch_size,
+    )
+
+
+config = config_from_knobs()
+problems = scratch.validate_config(config)
+
+
+def start_training():
+    # Callbacks run before the script: read the knobs afresh, not this run's leftovers.
+    config = config_from_knobs()
+    if scratch.validate_config(config):
+        return
+    old = st.session_state.get("ch1l_job")
+    if old is not None:
+        old.stop()
+    # A short pause per checkpoint lets the small network's curves be watched as they grow.
+    pause = 0.03 if config.encoding == "mod" else 0.0
+    every = max(1, config.epochs // 60)
+    st.session_state["ch1l_job"] = scratch.LiveTraining(config, report_every=every, pause_every=pause).start()
+
+
+def stop_training():
+    job = st.session_state.get("ch1l_job")
+    if job is not None:
+        job.stop()
+
+
+job = st.session_state.get("ch1l_job")
+running = job is not None and job.snapshot().running
+actions = st.columns([1, 1, 4], vertical_alignment="center")
+actions[0].button("▶ Train", type="primary", key="ch1l_train", on_click=start_training,
+                                  use_container_width=True)
+actions[1].button("■ Stop training", key="ch1l_stop", on_click=stop_training, disabled=not running,
+                  use_container_width=True)
+actions[2].markdown(f"**{config.layers_text}** · {scratch.LOSS_NAMES[config.loss]} · "
+                    f"{'with' if config.bias else 'no'} biases")
+for problem in problems:
+    ui.friendly_error(problem + " Your last trained network is kept.")
+
+# Remember the last run that ended well: a diverging run must not take it away.
+if job is not None and job.snapshot().status in ("done", "stopped"):
+    st.session_state["ch1l_previous"] = job.snapshot()
+
+
+def describe(snap: scratch.Snapshot):
+    last = snap.history[-1] if snap.history else None
+    if snap.status == "running":
+        st.info(f"Training… epoch {snap.epoch:,} of {snap.config.epochs:,}", icon="⏳")
+    elif snap.status == "diverged":
+        ui.friendly_error(snap.message)
+    elif snap.status == "failed":
+        ui.friendly_error(snap.message)
+    elif last:
+        verb = "Stopped" if snap.status == "stopped" else "Done"
+        st.success(f"{verb} after {snap.epoch:,} epochs: {round(last.test_accuracy * 100)}/100 right on 1..100.",
+                   icon="✅")
+
+
+def per_class_metrics(params, test_set):
+    predicted = scratch.predict(params, test_set.inputs)
+    columns = st.columns(5)
+    right = int((predicted == test_set.labels).sum())
+    columns[0].metric("Test accuracy on 1..100", f"{right}%")
+    for column, (index, name) in zip(columns[1:], enumerate(fizzbuzz.CLASSES)):
+        members = test_set.labels == index
+        got = int((predicted[members] == index).sum())
+        column.metric(f"{name} right", f"{got}/{int(members.sum())}")
+    return predicted
+
+
+@st.fragment(run_every=0.5 if running else None)
+def live_view():
+    job = st.session_state.get("ch1l_job")
+    if job is None:
+        st.info("Press ▶ Train. The curves, the per-class scores and the 1..100 grid fill in as it learns.",
+                icon="👆")
+        return
+    snap = job.snapshot()
+    describe(snap)
+    shown = snap
+    previous = st.session_state.get("ch1l_previous")
+    if snap.status == "diverged" and previous is not None:
+        st.caption(f"Kept: your previous network ({previous.config.layers_text}), shown below.")
+        shown = previous
+    _, test_set = fizzbuzz.train_test_split(shown.config.encoding)
+    views.history_chart(snap.history, key="ch1l_history", show_test=snap.config.encoding == "binary")
+    if snap.config.encoding == "mod":
+        st.caption("With [n mod 3, n mod 5] the network trains on 1..100 and is scored on the same numbers.")
+    else:
+        st.caption("Trained on 101..1023, tested on 1..100, which it never saw. The blog post scored 96/100.")
+    predicted = per_class_metrics(shown.params, test_set)
+    views.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
+    if running and not snap.running:
+        st.rerun()  # the run ended: redraw the whole page once, which also stops this polling
+
+
+live_view()
+
+# --- honest notes -------------------------------------------------------------------------
+with st.expander("What we found when we tried the single layer ourselves", expanded=False):
+    st.markdown(
+        "- **The talk's first network — no hidden layer, no biases:** fizz, buzz and none all reach 100%, "
+        "fizzbuzz stays at **0/6**. For 15 the input is [0, 0], and 0 × any weight = 0: all four scores "
+        "are 0, a tie, so fizzbuzz can never come out on top.\n"
+        "- **No hidden layer but with biases (+ b):** on [n mod 3, n mod 5] it gets all 100 right! "
+        "[0, 0] is a corner of all possible inputs, and a straight cut can always slice off a corner. "
+        "The XOR problem bites when the inputs are yes/no facts, as in the truth table.\n"
+        "- **No hidden layer on the 10 binary digits:** it learns nothing but 'none' (53/100). "
+        "Divisibility by 3 or 5 is no straight line in binary digits; the hidden layer is needed.\n"
+        "- **3 hidden units:** most seeds reach 100/100 in a few hundred epochs; some (seed 0) get stuck "
+        "with a unit that ReLU switched off for good. More hidden units make that rare."
+    )
+
+# --- 4. the arithmetic for one number ---------------------------------------------------------
+st.subheader("4 · Inside the network for one number")
+job = st.session_state.get("ch1l_job")
+snap = job.snapshot() if job is not None else None
+if snap is not None and snap.status in ("diverged", "failed"):
+    snap = st.session_state.get("ch1l_previous")
+if snap is None:
+    st.info("Train a network first; then its real numbers show up here.", icon="👆")
+else:
+    limit = 1023 if snap.config.encoding == "binary" else 1_000_000
+    n = st.number_input("n", value=15, step=1, key="ch1l_n", help=f"1–{limit:,}")
+    if not 1 <= n <= limit:
+        ui.friendly_error(f"Pick n between 1 and {limit:,} for this encoding (got {n}).")
+    else:
+        shown = scratch.explain_number(snap.params, int(n), snap.config.encoding, snap.config.loss)
+        right_answer = "✅ right" if shown["predicted"] == shown["expected"] else "❌ wrong"
+        st.markdown(f"**{int(n)}** → inputs **{views.vector(shown['inputs'])}** → the network says "
+                    f"**{shown['predicted']}** (should be {shown['expected']}: {right_answer}) "
+                    f"at epoch {snap.epoch:,}.")
+        lines = []
+        params = snap.params
+        if shown["hidden"] is not None:
+            width = len(shown["hidden"])
+            lines.append("Hidden layer: weighted sum (+ bias), then ReLU")
+            for j in range(min(width, 6)):
+                bias = f" + {views.num(params['b1'][j])}" if "b1" in params else ""
+                terms = views.weighted_sum_text(shown["inputs"], params["W1"][:, j]) if len(shown["inputs"]) <= 3 \
+                    else f"w_sum(inputs, W1[:, {j}])"
+                lines.append(f"  h{j + 1} = relu({terms}{bias}) = relu({views.num(shown['hidden_sums'][j])})"
+                             f" = {views.num(shown['hidden'][j])}")
+            if width > 6:
+                lines.append(f"  … and {width - 6} more hidden units")
+            source, matrix = shown["hidden"], params["W2"]
+            bias_name = "b2"
+        else:
+            source, matrix = shown["inputs"], params["W1"]
+            bias_name = "b1"
+        lines.append("Output layer: one weighted sum (+ bias) per class")
+        for k, name in enumerate(fizzbuzz.CLASSES):
+            bias = f" + {views.num(params[bias_name][k])}" if bias_name in params else ""
+            if len(source) <= 3:
+                lines.append(f"  {name:<9}= {views.weighted_sum_text(source, matrix[:, k])}{bias}"
+                             f" = {views.num(shown['scores'][k])}")
+            else:
+                lines.append(f"  {name:<9}= w_sum(hidden, W2[:, {k}]){bias} = {views.num(shown['scores'][k])}")
+        lines.append(f"softmax(scores) = {views.vector(shown['probs'])}")
+        lines.append(f"target          = {views.vector(shown['target'])}   ({shown['expected']})")
+        lines.append(f"{scratch.LOSS_NAMES[snap.config.loss]} = {views.num(shown['error'])}")
+        left, right = st.columns([3, 2])
+        left.code("\n".join(lines), language=None)
+        with right:
+            views.class_bars(fizzbuzz.CLASSES, shown["probs"], f"Confidence for {int(n)}",
+                             key="ch1l_one_probs", height=330, yrange=[0, 1.15], text_digits=2)
+st.page_link("pages/ch1_framework.py", label="Next: the same network, the framework way", icon="🧰")

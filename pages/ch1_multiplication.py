@@ -1,4 +1,107 @@
-"""PLACEHOLDER — replaced by the chapter's real page before it ships."""
+"""Chapter 1, page 1: a neural network is multiplication.
+
+input × weight = prediction; FizzBuzz turned into numbers ([n mod 3, n mod 5]);
+the weighted sum of that vector; one weight vector per class, i.e. a matrix, and
+the vector × matrix product that gives one score per class.
+"""
+
 import streamlit as st
 
-st.title("ch1_multiplication")
+from core import fizzbuzz, scratch
+from pages import ch1_views as views
+from pages import ui
+
+st.title("A neural network is multiplication")
+st.markdown(
+    "#### Input × weight = prediction. Everything else in deep learning is this, scaled up."
+)
+
+# --- input × weight ------------------------------------------------------------
+st.subheader("1 · One input, one weight")
+left, right = st.columns([2, 3])
+with left:
+    x = st.number_input("Input (the number we ask about)", value=3.0, step=1.0, key="ch1m_input")
+    w = st.slider("Weight", -1.0, 1.0, 0.2, 0.05, key="ch1m_weight")
+with right:
+    prediction = scratch.neural_network(x, w)
+    st.metric("Prediction", views.num(prediction))
+    st.markdown(f"### {views.num(x)} × {views.num(w)} = **{views.num(prediction)}**")
+    st.caption(
+        "The weight decides how much the input pushes the prediction. But one number out "
+        "can't say *fizz*, *buzz* or *fizzbuzz* — so give the network more to work with."
+    )
+
+# --- encoding --------------------------------------------------------------------
+st.subheader("2 · Turn the number into a vector: [n mod 3, n mod 5]")
+left, right = st.columns([2, 3])
+with left:
+    n = st.number_input("n", value=3, step=1, key="ch1m_n",
+                        help="Any whole number from 1 to 1,000,000.")
+valid_n = 1 <= n <= 1_000_000
+if not valid_n:
+    ui.friendly_error(f"Pick n between 1 and 1,000,000 (got {n}). Showing n = 3 meanwhile.")
+    n = 3
+encoded = fizzbuzz.mod_encoding(int(n))
+with right:
+    st.markdown(
+        f"### {int(n)} → [{int(n)} mod 3, {int(n)} mod 5] = **{views.vector(encoded)}**  \n"
+        f"The answer we want: **{fizzbuzz.fizzbuzz_label(int(n))}**"
+    )
+    st.caption(
+        "A remainder of 0 means 'divides cleanly' — exactly the facts FizzBuzz is about. "
+        "The network never sees an `if`; it only sees these two numbers."
+    )
+
+# --- weighted sum ----------------------------------------------------------------
+st.subheader("3 · Two inputs, two weights: the weighted sum")
+left, right = st.columns([2, 3])
+with left:
+    c1, c2 = st.columns(2)
+    w_mod3 = c1.number_input("weight for n mod 3", value=0.5, step=0.1, key="ch1m_w3")
+    w_mod5 = c2.number_input("weight for n mod 5", value=0.7, step=0.1, key="ch1m_w5")
+with right:
+    total = scratch.w_sum(encoded, [w_mod3, w_mod5])
+    st.markdown(f"### w_sum({views.vector(encoded)}, {views.vector([w_mod3, w_mod5])})")
+    st.markdown(f"### = {views.weighted_sum_text(encoded, [w_mod3, w_mod5])}")
+    st.caption("Multiply pair by pair, add up. Also called the dot product.")
+
+# --- weight matrix ----------------------------------------------------------------
+st.subheader("4 · One weight vector per class: a weight matrix")
+st.markdown(
+    "Each answer gets its own weights and its own weighted sum, computed independently. "
+    "Stack the four weight vectors and you have a matrix; `vect_mat_mul` is just four `w_sum`s."
+)
+DEFAULT_MATRIX = {  # chosen so that 3 -> [0, 3] scores highest for fizz (the talk's 2.1)
+    "fizz": (0.5, 0.7), "buzz": (0.3, 0.1), "fizzbuzz": (0.2, 0.1), "none": (0.1, 0.05),
+}
+left, right = st.columns([2, 3])
+matrix = []
+with left:
+    head = st.columns([1.2, 1, 1])
+    head[1].markdown("**× n mod 3**")
+    head[2].markdown("**× n mod 5**")
+    for name, (a, b) in DEFAULT_MATRIX.items():
+        row = st.columns([1.2, 1, 1], vertical_alignment="center")
+        row[0].markdown(f"**{name}**")
+        matrix.append([
+            row[1].number_input(f"{name} weight for n mod 3", value=a, step=0.1, key=f"ch1m_W_{name}_3",
+                                label_visibility="collapsed"),
+            row[2].number_input(f"{name} weight for n mod 5", value=b, step=0.1, key=f"ch1m_W_{name}_5",
+                                label_visibility="collapsed"),
+        ])
+scores = scratch.vect_mat_mul(encoded, matrix)
+with right:
+    lines = [f"{name:<9}: {views.weighted_sum_text(encoded, row)}"
+             for name, row in zip(fizzbuzz.CLASSES, matrix)]
+    st.code("\n".join(lines), language=None)
+    best = fizzbuzz.CLASSES[max(range(4), key=lambda i: scores[i])]
+    st.markdown(f"Highest score: **{best}** · the right answer for {int(n)}: "
+                f"**{fizzbuzz.fizzbuzz_label(int(n))}**")
+views.class_bars(fizzbuzz.CLASSES, scores, f"vect_mat_mul({views.vector(encoded)}, weights): "
+                 "one score per class", key="ch1m_scores", height=330)
+st.info(
+    "These scores are not yet confidences: they don't add up to 1 and can be any size. "
+    "Next page: turning scores into confidence, and measuring how wrong they are.",
+    icon="➡️",
+)
+st.page_link("pages/ch1_confidence.py", label="Next: confidence and error", icon="🎯")

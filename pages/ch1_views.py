@@ -1,0 +1,135 @@
+"""View helpers shared by the chapter-1 pages (not a page: app.py doesn't list it).
+
+Formatting of arithmetic, and the plotly figures that more than one page draws.
+No computation lives here beyond formatting: the numbers come from core/.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from core import fizzbuzz
+from pages import ui
+
+CLASS_COLORS = ui.CLASS_COLORS
+
+
+def num(x: float, digits: int = 3) -> str:
+    """Short, readable numbers for arithmetic on slides: 0.6 not 0.6000000000000001."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "NaN"
+    if isinstance(x, float) and math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    text = f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+    return text.replace("-", "−")
+
+
+def vector(values, digits: int = 3) -> str:
+    return "[" + ", ".join(num(float(v), digits) for v in values) + "]"
+
+
+def weighted_sum_text(inputs, weights, digits: int = 3) -> str:
+    """'0 × 0.5 + 3 × 0.7 = 0 + 2.1 = 2.1': the dot product, term by term."""
+    products = [float(x) * float(w) for x, w in zip(inputs, weights)]
+    left = " + ".join(f"{num(float(x), digits)} × {num(float(w), digits)}" for x, w in zip(inputs, weights))
+    middle = " + ".join(num(p, digits) for p in products)
+    return f"{left} = {middle} = {num(sum(products), digits)}"
+
+
+def class_bars(names, values, title: str, key: str, height: int = 340, yrange=None, text_digits: int = 3):
+    """One bar per class, in the class colours, value printed on each bar."""
+    fig = go.Figure(go.Bar(
+        x=list(names), y=list(values),
+        marker_color=[CLASS_COLORS.get(n, "#444") for n in names],
+        text=[num(float(v), text_digits) for v in values], textposition="outside",
+        cliponaxis=False,
+    ))
+    fig.update_layout(title=title, showlegend=False)
+    if yrange:
+        fig.update_yaxes(range=yrange)
+    ui.chart(fig, key=key, height=height)
+
+
+def history_chart(history, key: str, title_suffix: str = "", height: int = 360, show_test: bool = True):
+    """Error and accuracy per epoch, train and test on the same axes (TensorFlow-Playground style)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("Error (lower is better)", "Accuracy"),
+                        horizontal_spacing=0.1)
+    if history:
+        epochs = [c.epoch for c in history]
+        series = [("train", ui.TRAIN_COLOR, "solid", "train_error", "train_accuracy")]
+        if show_test:
+            series.append(("test 1..100", ui.EVAL_COLOR, "dash", "test_error", "test_accuracy"))
+        for name, color, dash, err_attr, acc_attr in series:
+            fig.add_trace(go.Scatter(x=epochs, y=[getattr(c, err_attr) for c in history], name=name,
+                                     legendgroup=name, line=dict(color=color, dash=dash, width=3)), 1, 1)
+            fig.add_trace(go.Scatter(x=epochs, y=[getattr(c, acc_attr) for c in history], name=name,
+                                     legendgroup=name, showlegend=False,
+                                     line=dict(color=color, dash=dash, width=3)), 1, 2)
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=1, col=2)
+    fig.update_yaxes(rangemode="tozero", row=1, col=1)
+    fig.update_layout(margin=dict(l=10, r=10, t=70, b=10), legend=dict(y=1.15))
+    if title_suffix:
+        fig.update_layout(title=title_suffix)
+    ui.chart(fig, key=key, height=height)
+
+
+def number_grid(numbers, predicted, expected, key: str, height: int = 470):
+    """1..100 as a 10 × 10 grid, each square coloured by the network's answer; a red ✗
+    on the ones it gets wrong."""
+    numbers = list(numbers)
+    cols = [(n - 1) % 10 for n in numbers]
+    rows = [(n - 1) // 10 for n in numbers]
+    fig = go.Figure()
+    for index, name in enumerate(fizzbuzz.CLASSES):
+        chosen = [i for i, p in enumerate(predicted) if p == index]
+        fig.add_trace(go.Scatter(
+            x=[cols[i] for i in chosen], y=[rows[i] for i in chosen], mode="markers+text", name=name,
+            text=[str(numbers[i]) for i in chosen], textfont=dict(color="white", size=14),
+            marker=dict(symbol="square", size=36, color=CLASS_COLORS[name]),
+            hovertemplate="%{text}: " + name + "<extra></extra>",
+        ))
+    wrong = [i for i, (p, e) in enumerate(zip(predicted, expected)) if p != e]
+    fig.add_trace(go.Scatter(
+        x=[cols[i] + 0.32 for i in wrong], y=[rows[i] - 0.3 for i in wrong], mode="text", name="✗ wrong",
+        text=["✗"] * len(wrong), textfont=dict(color="#d62728", size=20), hoverinfo="skip",
+    ))
+    fig.update_xaxes(visible=False, range=[-0.6, 9.6])
+    fig.update_yaxes(visible=False, range=[9.6, -0.6])
+    fig.update_layout(title=f"The network's answer for 1..100 — {len(numbers) - len(wrong)}/{len(numbers)} right",
+                      plot_bgcolor="white")
+    ui.chart(fig, key=key, height=height)
+
+
+def per_class_chart(per_class: dict, key: str, height: int = 320):
+    names = list(per_class)
+    values = [0.0 if math.isnan(v) else v for v in per_class.values()]
+    fig = go.Figure(go.Bar(
+        x=names, y=values, marker_color=[CLASS_COLORS[n] for n in names],
+        text=[f"{v:.0%}" for v in values], textposition="outside", cliponaxis=False,
+    ))
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%")
+    fig.update_layout(title="Accuracy per class on 1..100", showlegend=False)
+    ui.chart(fig, key=key, height=height)
+
+
+def code_block(function) -> None:
+    """The real source of a core function, so the page can't drift from the code it describes."""
+    import inspect
+
+    st.code(inspect.getsource(function), language="python")
+
+
+def matrix_table(matrix, row_names, col_names, digits: int = 3):
+    """A small matrix as a dataframe-like dict for st.table."""
+    return {col: [num(float(matrix[r][c]), digits) for r in range(len(row_names))]
+            for c, col in enumerate(col_names)} | {"": list(row_names)}
+
+
+def as_rows(array) -> list:
+    return np.asarray(array, dtype=float).tolist()
