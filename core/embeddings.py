@@ -75,7 +75,7 @@ def tokenize(tokenizer, text: str, pad_to: int | None = None, max_length: int | 
     if not text or not text.strip():
         raise ValueError("The text is empty: type a sentence to tokenize.")
     limit = max_length or model_max_tokens(tokenizer)
-    full_length = len(tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+    full_length = len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
     encoding = tokenizer(text, truncation=True, max_length=limit)
     ids = list(encoding["input_ids"])
     mask = list(encoding["attention_mask"])
@@ -124,7 +124,8 @@ def unknown_characters(tokenizer, text: str) -> list[str]:
     unk = getattr(tokenizer, "unk_token_id", None)
     if unk is None:
         return []
-    encoding = tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True)
+    encoding = tokenizer(text, add_special_tokens=False, truncation=False, return_offsets_mapping=True,
+                         verbose=False)
     return [text[start:end] for token_id, (start, end) in zip(encoding["input_ids"], encoding["offset_mapping"])
             if token_id == unk]
 
@@ -236,6 +237,29 @@ def static_word_vectors(tokenizer, encoder, words: list[str]) -> dict[str, np.nd
     return found
 
 
+# The talk's toy maps: four words placed by hand, first on a line, then as 2-D vectors.
+TOY_LINE = {"car": 1.0, "carpet": 4.5, "cat": 9.0, "dog": 9.8}
+TOY_PLANE = {"car": (2.0, 0.4), "carpet": (1.0, -1.2), "cat": (0.4, 1.8), "dog": (0.7, 1.6)}
+
+
+def vector_from_direction(angle_degrees: float, length: float) -> tuple[float, float]:
+    """A 2-D vector from its direction and length: (90 degrees, 2) -> (0, 2)."""
+    radians = np.deg2rad(angle_degrees)
+    return float(length * np.cos(radians)), float(length * np.sin(radians))
+
+
+def direction_of(vector) -> tuple[float, float]:
+    """(angle in degrees, length) of a 2-D vector: (0, 2) -> (90, 2)."""
+    x, y = float(vector[0]), float(vector[1])
+    return float(np.degrees(np.arctan2(y, x)) % 360), float(np.hypot(x, y))
+
+
+def angle_between(a, b) -> float:
+    """Degrees between two vectors; cosine similarity is the cosine of this angle.
+    angle_between([1, 0], [1, 1]) = 45."""
+    return float(np.degrees(np.arccos(np.clip(cosine_similarity(a, b), -1.0, 1.0))))
+
+
 # ---------------------------------------------------------------- what BERT gives back
 
 @dataclass
@@ -344,18 +368,27 @@ def sentence_embeddings(tokenizer, encoder, texts: list[str], pooling: str = "me
     limit = min(max_tokens, model_max_tokens(tokenizer, encoder))
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.zeros((len(texts), encoder.config.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
-            batch = tokenizer([texts[i] or " " for i in chunk], padding=True, truncation=True,
-                              max_length=limit, return_tensors="pt")
-            hidden = encoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-            if pooling == "cls":
-                pooled = hidden[:, 0]
-            else:
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-            out[chunk] = pooled.float().numpy()
+    # A fine-tuned model may come straight from training: on a GPU, in train mode
+    # (dropout on). Read it on its own device, in eval mode, and leave it as found.
+    device = next(encoder.parameters()).device
+    was_training = encoder.training
+    encoder.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                chunk = order[start:start + batch_size]
+                batch = tokenizer([texts[i] or " " for i in chunk], padding=True, truncation=True,
+                                  max_length=limit, return_tensors="pt")
+                ids, mask = batch["input_ids"].to(device), batch["attention_mask"].to(device)
+                hidden = encoder(input_ids=ids, attention_mask=mask).last_hidden_state
+                if pooling == "cls":
+                    pooled = hidden[:, 0]
+                else:
+                    weights = mask.unsqueeze(-1).to(hidden.dtype)
+                    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+                out[chunk] = pooled.float().cpu().numpy()
+    finally:
+        encoder.train(was_training)
     return out
 
 

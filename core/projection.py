@@ -100,3 +100,37 @@ def project(vectors, method: str = "PCA", seed: int = 0, metric: str = "cosine")
     if method == "t-SNE":
         return tsne(vectors, seed=seed, metric=metric)
     raise ValueError(f"method must be one of {METHODS}, not {method!r}")
+
+
+@dataclass
+class Map:
+    """A 2-D map of a dataset plus some extra sentences placed on it."""
+
+    points: np.ndarray                      # (n, 2): the dataset
+    extra_points: np.ndarray                # (m, 2): the visitor's sentences
+    method: str
+    explained: tuple[float, ...] = ()
+
+    @property
+    def explained_total(self) -> float:
+        return float(sum(self.explained))
+
+
+def map_with_extras(vectors, extra_vectors=None, method: str = "PCA", seed: int = 0,
+                    metric: str = "cosine") -> Map:
+    """Project a dataset and place extra vectors on the same map.
+
+    PCA is fitted on the dataset alone and then places the extras, so adding a
+    sentence never moves the others. t-SNE has no "place a new point": the
+    extras join the data and the whole map is recomputed (with the same seed)."""
+    data = np.asarray(vectors, dtype=np.float64)
+    extra = np.zeros((0, data.shape[1])) if extra_vectors is None or len(extra_vectors) == 0 \
+        else np.asarray(extra_vectors, dtype=np.float64)
+    if method == "PCA":
+        fitted = fit_pca(data)
+        return Map(fitted.transform(data), fitted.transform(extra) if len(extra) else np.zeros((0, 2)),
+                   "PCA", fitted.explained)
+    if method == "t-SNE":
+        both = tsne(np.vstack([data, extra]), seed=seed, metric=metric).points
+        return Map(both[:len(data)], both[len(data):], "t-SNE")
+    raise ValueError(f"method must be one of {METHODS}, not {method!r}")

@@ -71,3 +71,22 @@ def test_tiny_inputs_get_clear_errors():
         projection.tsne([[1.0, 2.0], [2.0, 1.0]])
     with pytest.raises(ValueError):
         projection.project([[1.0], [2.0]], method="UMAP")
+
+
+def test_map_places_extra_sentences_pca_without_moving_the_data():
+    data = clusters()
+    alone = projection.map_with_extras(data, None, "PCA")
+    extra = data[:2] + 0.01
+    with_extra = projection.map_with_extras(data, extra, "PCA")
+    assert alone.extra_points.shape == (0, 2) and with_extra.extra_points.shape == (2, 2)
+    assert np.allclose(alone.points, with_extra.points)
+    assert np.allclose(with_extra.extra_points, with_extra.points[:2], atol=0.1)
+    assert with_extra.explained[0] > 0
+
+
+def test_map_with_tsne_recomputes_everything_deterministically():
+    data = clusters(per=12)
+    first = projection.map_with_extras(data, data[:1], "t-SNE", seed=3)
+    again = projection.map_with_extras(data, data[:1], "t-SNE", seed=3)
+    assert first.points.shape == (36, 2) and first.extra_points.shape == (1, 2)
+    assert np.allclose(first.extra_points, again.extra_points)

@@ -1,0 +1,139 @@
+"""View helpers shared by the chapter-2 pages (not a page: app.py doesn't list it).
+
+Text boxes that survive navigation and refuse empty input without losing the
+last good text, the model picker with a safe fallback, cached calls into
+core/embeddings.py (so a rerun with the same input is instant), and the
+heatmaps the pages draw.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import embeddings as emb
+from core import models
+from pages import ui
+
+ss = st.session_state
+
+TALK_SENTENCE = "The price is outrageous"
+
+
+def keep_widgets(*keys: str) -> None:
+    """Widget values vanish when the visitor goes to another page and comes back;
+    writing them back into session_state at the top of every run keeps them."""
+    for key in keys:
+        if key in ss:
+            ss[key] = ss[key]
+
+
+def text_input(label: str, key: str, default: str = TALK_SENTENCE, area: bool = False,
+               empty: str = "The text is empty, so there is nothing to read.", **kwargs) -> str:
+    """A text box that refuses an empty text with a message and keeps showing the
+    last good one, so the page never goes blank. Returns the text to use."""
+    ss.setdefault(key, default)
+    widget = st.text_area if area else st.text_input
+    text = widget(label, key=key, **kwargs)
+    good_key = f"{key}__last_good"
+    if text and text.strip():
+        ss[good_key] = text
+        return text
+    last = ss.get(good_key, default)
+    ui.friendly_error(f"{empty} Still showing: “{_short(last)}”.")
+    return last
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def pick_model(key: str = "ch2_model", need_encoder: bool = True) -> str:
+    """The registry's picker, one choice for the whole chapter (it survives page
+    changes). If the chosen model's weights can't load either, the bundled BERT
+    is used with a message. Returns the model id in use."""
+    keep_widgets(key)
+    model_id = ui.model_picker(key=key, label="Model")
+    if need_encoder:
+        try:
+            ui.encoder(model_id)
+        except models.ModelUnavailable as error:
+            ui.friendly_error(str(error))
+            model_id = models.BUNDLED
+    return model_id
+
+
+# ---------------------------------------------------------------- cached computation
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def tokenized(model_id: str, text: str, pad_to: int | None = None) -> emb.Tokenized:
+    return emb.tokenize(ui.tokenizer(model_id), text, pad_to=pad_to)
+
+
+@st.cache_data(show_spinner="BERT is reading the text…", max_entries=64)
+def hidden_states(model_id: str, text: str) -> emb.HiddenStates:
+    return emb.hidden_states(ui.tokenizer(model_id), ui.encoder(model_id), text)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def word_in_context(model_id: str, sentence: str, word: str):
+    return emb.word_in_context(ui.tokenizer(model_id), ui.encoder(model_id), sentence, word)
+
+
+@st.cache_data(show_spinner="Embedding the sentences…", max_entries=32)
+def sentence_embeddings(model_id: str, texts: tuple[str, ...], pooling: str = "mean"):
+    return emb.sentence_embeddings(ui.tokenizer(model_id), ui.encoder(model_id), list(texts), pooling=pooling)
+
+
+# ---------------------------------------------------------------- shared notes and charts
+
+def describe_unknown(pieces: list[str]) -> str:
+    """'🧀' -> '🧀 (CHEESE WEDGE)': emoji may not render on a projector, names do."""
+    named = []
+    for piece in pieces:
+        names = [unicodedata.name(ch, f"U+{ord(ch):04X}") for ch in piece[:3]]
+        named.append(f"{piece} ({', '.join(names).title()})")
+    return ", ".join(named)
+
+
+def show_notes(tok: emb.Tokenized, tokenizer=None) -> None:
+    """Truncation, [UNK] and padding notes as warnings the user can't miss."""
+    for note in tok.notes:
+        st.warning(note, icon=":material/info:")
+    if tokenizer is not None and "[UNK]" in tok.tokens:
+        unknown = emb.unknown_characters(tokenizer, tok.text)
+        if unknown:
+            st.caption("Unknown to the vocabulary: " + describe_unknown(unknown[:8]) +
+                       ". BERT's uncased vocabulary holds English word pieces and a few thousand single "
+                       "characters; most emoji and many Chinese, Japanese or Korean characters are not among them.")
+
+
+def heatmap(z, x, y, title: str, colorscale="RdBu", zmid=0.0, zmin=None, zmax=None, text_auto=False,
+            x_title: str = "", y_title: str = "", hover: str | None = None) -> go.Figure:
+    fig = go.Figure(go.Heatmap(
+        z=z, x=x, y=y, colorscale=colorscale, zmid=zmid, zmin=zmin, zmax=zmax,
+        texttemplate="%{z:.2f}" if text_auto else None, textfont=dict(size=15),
+        hovertemplate=hover, colorbar=dict(thickness=14),
+    ))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def similarity_heatmap(matrix, labels: list[str], title: str) -> go.Figure:
+    """A cosine similarity matrix with every number printed (readable from the back row)."""
+    unique = unique_labels(labels)
+    return heatmap(matrix, unique, unique, title, colorscale="Viridis", zmid=None, zmin=-0.2, zmax=1.0,
+                   text_auto=len(labels) <= 14, hover="%{y} · %{x}: %{z:.3f}<extra></extra>")
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """Plotly merges equal axis labels; number repeats ('the', 'the ²')."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label} #{seen[label]}")
+    return out
