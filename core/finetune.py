@@ -625,3 +625,127 @@ def predict_proba(model, tokenizer, texts: Sequence[str], labels: Sequence[str],
                 out.append({name: p for name, p in zip(labels, row)})
     model.train(was_training)
     return out
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _parse_args(argv):
+    import argparse
+
+    defaults = FinetuneConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m core.finetune",
+        description="Fine-tune a BERT to classify why customers cancelled (the shipped data unless --train is given).",
+    )
+    parser.add_argument("--train", help="training CSV (label and text columns); default: the shipped train.csv")
+    parser.add_argument("--eval", help="evaluation CSV; default: the shipped eval.csv (or a split of --train)")
+    parser.add_argument("--model", default=defaults.model_id, help="registry id, hub id or model folder")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate")
+    parser.add_argument("--warmup", type=float, default=defaults.warmup_ratio, help="warm-up fraction of the steps")
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    parser.add_argument("--max-length", type=int, default=defaults.max_length)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--freeze", choices=FREEZE_CHOICES, default=defaults.freeze)
+    parser.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
+                        help="stop after this many epochs without better evaluation accuracy")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default=defaults.device)
+    parser.add_argument("--output", help="write the fine-tuned model folder here (safetensors, config, tokenizer, labels)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout; progress goes to stderr")
+    return parser.parse_args(argv)
+
+
+def _load_data(args):
+    """(train, eval) as LabelledTexts: shipped files unless paths are given; an
+    --train without --eval is split (stratified) into train and evaluation parts."""
+    from core import datasets
+
+    train = datasets.read_csv(args.train) if args.train else datasets.load_shipped("train")
+    if args.eval:
+        eval = datasets.read_csv(args.eval)
+    elif args.train:
+        train, eval = datasets.stratified_split(train, seed=args.seed)
+    else:
+        eval = datasets.load_shipped("eval")
+    return datasets.align_labels(train, eval)
+
+
+def _say(out, text: str) -> None:
+    print(text, file=out, flush=True)
+
+
+def main(argv=None) -> int:
+    """`python -m core.finetune --json` -> one JSON object; errors -> one line on stderr, exit 2."""
+    import json
+    import os
+    import signal
+    import threading
+
+    args = _parse_args(argv)
+    out = sys.stderr if args.json else sys.stdout
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()       # no "newly initialized weights" table
+        hf_logging.disable_progress_bar()
+        from core import model_io
+
+        train, eval = _load_data(args)
+        config = FinetuneConfig(
+            model_id=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+            warmup_ratio=args.warmup, weight_decay=args.weight_decay, max_length=args.max_length,
+            seed=args.seed, freeze=args.freeze, early_stopping_patience=args.early_stopping, device=args.device,
+        )
+        problems = config.problems()
+        if problems:
+            raise FinetuneError(problems[0])
+        _say(out, f"Fine-tuning {config.model_id} on {len(train.texts)} sentences, "
+                  f"evaluating on {len(eval.texts)} ({config.epochs} epochs, batch {config.batch_size}, "
+                  f"lr {config.learning_rate:g}, freeze {config.freeze}). Ctrl-C stops and keeps what was learned.")
+
+        # First Ctrl-C: stop after the current step, keep the result; a second one quits.
+        stop = threading.Event()
+
+        def on_interrupt(*_):
+            stop.set()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+        signal.signal(signal.SIGINT, on_interrupt)
+
+        def on_epoch(e: EpochReport) -> None:
+            evaluated = (f"  eval loss {e.eval_loss:.3f} acc {e.eval_accuracy:6.1%}"
+                         if e.eval_accuracy is not None else "")
+            _say(out, f"epoch {e.epoch:>2}/{config.epochs}  train loss {e.train_loss:.3f} "
+                      f"acc {e.train_accuracy:6.1%}{evaluated}  {e.seconds:5.1f} s")
+
+        result = finetune(train, eval, config, on_epoch=on_epoch, should_stop=stop.is_set)
+        summary = result.summary()
+        summary.update(train_examples=len(train.texts), eval_examples=len(eval.texts))
+        if args.output:
+            summary["output"] = str(model_io.save_model_folder(result, args.output))
+        for note in (result.diverged,
+                     "Stopped by Ctrl-C; the model keeps what it learned." if result.cancelled else None,
+                     f"Early stopping: kept epoch {result.weights_epoch}." if result.stopped_early else None):
+            if note:
+                _say(out, note)
+        if args.json:
+            print(json.dumps(summary))
+        else:
+            _say(out, f"train accuracy {result.train_accuracy:.1%}  eval accuracy {result.eval_accuracy:.1%}  "
+                      f"({result.seconds:.1f} s, {result.tokens_per_second:,.0f} tokens/s on {result.device})"
+                      if result.eval_accuracy is not None else f"done in {result.seconds:.1f} s")
+            if args.output:
+                _say(out, f"saved to {summary['output']}")
+        return 3 if result.diverged else 0
+    except Exception as error:  # noqa: BLE001 - the CLI promises one line, never a traceback
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        known = type(error).__name__ in {"FinetuneError", "DatasetError", "ModelUnavailable", "ModelZipError"}
+        print(f"error: {message}" if known else f"error ({type(error).__name__}): {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The fine-tuning loop (core/finetune.py), on a tiny random BERT so each run takes
+a second or two, plus one real fine-tune of the bundled BERT (marked slow)."""
+
+import math
+
+import pytest
+
+from core.finetune import (
+    FinetuneConfig, FinetuneError, evaluate, finetune, predict_proba, warmup_then_linear_decay,
+)
+
+# Four reasons, written only with words the tiny test vocabulary knows.
+TINY = {
+    "price": ["the price is too expensive", "way too much money", "it cost too much",
+              "cheap deal at another store was better price"],
+    "credit": ["my card was declined", "the bank declined the payment", "credit card payment failed",
+               "payment declined by my bank"],
+    "lead time": ["delivery is too slow", "weeks of wait for shipping", "the lead time is too late",
+                  "shipping takes weeks"],
+    "error": ["the website crashed at checkout", "a bug broke the checkout", "checkout failed with an error",
+              "website error crash"],
+}
+TEXTS = [t for texts in TINY.values() for t in texts]
+LABELS = [label for label, texts in TINY.items() for _ in texts]
+DATA = (TEXTS, LABELS)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The tiny model's matrices are 32 wide: one thread is fastest and keeps the
+    shared CI cores free. Restored afterwards for other tests."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def tiny(tiny_bert_dir):
+    def config(**overrides):
+        settings = dict(model_id=tiny_bert_dir, epochs=20, batch_size=4, learning_rate=3e-3, freeze="none")
+        settings.update(overrides)
+        return FinetuneConfig(**settings)
+    return config
+
+
+def test_tiny_bert_learns_a_small_set(tiny):
+    result = finetune(DATA, DATA, tiny())
+    losses = [h.train_loss for h in result.history]
+    assert len(result.history) == 20
+    assert losses[-1] < 0.6 * losses[0]          # 1.39 (= ln 4, guessing) falls to about 0.6
+    assert result.eval_accuracy >= 0.9          # it can memorise 16 sentences
+    assert result.eval_predictions.y_true == LABELS
+    assert len(result.eval_predictions.mistakes()) == round((1 - result.eval_accuracy) * 16)
+    assert not (result.cancelled or result.stopped_early or result.diverged)
+
+
+def test_callbacks_report_every_step_and_epoch_with_sane_numbers(tiny):
+    steps, epochs = [], []
+    result = finetune(DATA, DATA, tiny(epochs=3), on_step=steps.append, on_epoch=epochs.append)
+    assert [s.step for s in steps] == list(range(1, 13))          # 16 rows / batch 4 = 4 steps x 3 epochs
+    assert all(s.total_steps == 12 for s in steps)
+    assert [s.epoch for s in steps] == [1] * 4 + [2] * 4 + [3] * 4
+    assert all(0 <= s.accuracy <= 1 and s.loss > 0 and s.tokens_per_second > s.examples_per_second > 0
+               for s in steps)
+    rates = [s.learning_rate for s in steps]
+    peak = rates.index(max(rates))
+    assert max(rates) == pytest.approx(3e-3)
+    assert rates[:peak + 1] == sorted(rates[:peak + 1]) and rates[peak:] == sorted(rates[peak:], reverse=True)
+    assert 0 <= steps[-1].eta < steps[0].eta     # at the end only the last evaluation is left
+    assert [e.epoch for e in epochs] == [1, 2, 3] and result.history == epochs
+    assert all(e.eval_accuracy is not None and e.seconds > 0 for e in epochs)
+    assert [e.elapsed for e in epochs] == sorted(e.elapsed for e in epochs)
+
+
+def test_warmup_then_linear_decay_worked_example():
+    factor = warmup_then_linear_decay(total_steps=10, warmup_steps=1)
+    assert [round(factor(s), 2) for s in (0, 1, 5, 10)] == [0.0, 1.0, 0.56, 0.0]
+
+
+def test_stop_takes_effect_before_the_next_step_and_keeps_the_model(tiny):
+    asked = []
+
+    def should_stop():
+        asked.append(1)
+        return len(asked) >= 3               # let two steps run, then stop
+
+    result = finetune(DATA, DATA, tiny(epochs=5), should_stop=should_stop)
+    assert result.cancelled
+    assert len(result.steps) == 2 and result.history == []
+    assert result.eval_accuracy is not None and len(result.eval_predictions.y_pred) == 16
+    probabilities = predict_proba(result.model, result.tokenizer, ["my card was declined"], result.labels)
+    assert set(probabilities[0]) == set(TINY) and math.isclose(sum(probabilities[0].values()), 1, rel_tol=1e-5)
+
+
+def test_a_learning_rate_that_blows_up_stops_with_advice_and_keeps_history(tiny):
+    result = finetune(DATA, DATA, tiny(epochs=3, learning_rate=1e30, warmup_ratio=0.0))
+    assert result.diverged and "Lower the learning rate" in result.diverged
+    assert "1e+30" in result.diverged
+    assert 1 <= len(result.steps) < 12          # stopped early, steps before the blow-up kept
+    assert result.model is not None
+
+
+def test_impossible_settings_are_refused_with_a_sentence(tiny):
+    with pytest.raises(FinetuneError, match="learning rate"):
+        finetune(DATA, DATA, tiny(learning_rate=float("nan")))
+    with pytest.raises(FinetuneError, match="Epochs"):
+        finetune(DATA, DATA, tiny(epochs=0))
+    with pytest.raises(FinetuneError, match="Freeze"):
+        finetune(DATA, DATA, tiny(freeze="everything"))
+
+
+def test_same_seed_same_run_other_seed_other_run(tiny):
+    first = finetune(DATA, DATA, tiny(epochs=3))
+    again = finetune(DATA, DATA, tiny(epochs=3))
+    other = finetune(DATA, DATA, tiny(epochs=3, seed=1))
+    assert [s.loss for s in first.steps] == [s.loss for s in again.steps]
+    assert (predict_proba(first.model, first.tokenizer, TEXTS, first.labels)
+            == predict_proba(again.model, again.tokenizer, TEXTS, again.labels))
+    assert [s.loss for s in other.steps] != [s.loss for s in first.steps]
+
+
+def test_early_stopping_gives_back_the_best_epochs_weights(tiny):
+    # Evaluate on the training sentences with every label moved one place along:
+    # the better the model learns, the WORSE it scores, so early stopping must kick in.
+    names = list(TINY)
+    shifted = [names[(names.index(y) + 1) % 4] for y in LABELS]
+    result = finetune(DATA, (TEXTS, shifted), tiny(epochs=20, early_stopping_patience=2))
+    assert result.stopped_early and len(result.history) < 20
+    best = result.history[result.best_epoch - 1]
+    assert best.eval_accuracy == max(h.eval_accuracy for h in result.history)
+    assert result.weights_epoch == result.best_epoch
+    assert len(result.history) == result.best_epoch + 2
+    # The returned model really holds the best epoch's weights, not the last epoch's.
+    loss, accuracy, _ = evaluate(result.model, result.tokenizer, (TEXTS, shifted), result.labels)
+    assert accuracy == best.eval_accuracy == result.eval_accuracy
+    assert loss == pytest.approx(best.eval_loss, rel=1e-5)
+
+
+def test_freezing_keeps_pretrained_numbers(tiny, tiny_bert_dir):
+    import torch
+
+    from core import models
+
+    original = models.load_classifier(tiny_bert_dir, list(TINY)).state_dict()
+
+    def changed(result, name):
+        return not torch.equal(result.model.state_dict()[name], original[name])
+
+    word_table = "bert.embeddings.word_embeddings.weight"
+    first_layer = "bert.encoder.layer.0.attention.self.query.weight"
+    embeddings = finetune(DATA, None, tiny(epochs=2, freeze="embeddings"))
+    assert not changed(embeddings, word_table) and changed(embeddings, first_layer)
+    head_only = finetune(DATA, None, tiny(epochs=2, freeze="encoder"))
+    assert not changed(head_only, word_table) and not changed(head_only, first_layer)
+    assert changed(head_only, "classifier.weight")
+    everything = finetune(DATA, None, tiny(epochs=2, freeze="none"))
+    assert changed(everything, word_table)
+    assert head_only.eval_accuracy is None and head_only.best_epoch is None
+
+
+def test_bad_data_is_refused_in_one_sentence(tiny):
+    with pytest.raises(FinetuneError, match="never shows: refund"):
+        finetune(DATA, (["give me a refund"], ["refund"]), tiny())
+    with pytest.raises(FinetuneError, match="only one label"):
+        finetune((["a", "b"], ["price", "price"]), None, tiny())
+    with pytest.raises(FinetuneError, match="no sentences"):
+        finetune(([], []), None, tiny())
+
+
+@pytest.mark.slow
+def test_the_bundled_bert_learns_cancellation_reasons_from_a_small_subset():
+    """Real fine-tune: 10 sentences per reason, 3 epochs; chance is 1 in 8 (12.5%)."""
+    import torch
+
+    from core import datasets
+
+    torch.set_num_threads(2)
+    train, eval = datasets.load_shipped("train"), datasets.load_shipped("eval")
+
+    def first(data, per_label):
+        kept, counts = [], {}
+        for text, label in zip(data.texts, data.labels):
+            if counts.get(label, 0) < per_label:
+                counts[label] = counts.get(label, 0) + 1
+                kept.append((text, label))
+        return [t for t, _ in kept], [y for _, y in kept]
+
+    result = finetune(first(train, 10), first(eval, 6), FinetuneConfig(epochs=4, learning_rate=2e-4))
+    assert len(result.labels) == 8
+    assert result.eval_accuracy >= 0.5, result.history
