@@ -18,9 +18,19 @@ module both reads files and says what is in them. Everything the fine-tune
 
     load_shipped("train" | "eval" | "challenge") -> LabelledTexts   400 / 160 / 64 rows
     load_paraphrases()          -> Paraphrases (200 rows: the first 25 train rows per label, reworded)
-    read_csv(source, ...)       -> LabelledTexts   (source: path, bytes or a file-like object)
-    inspect_csv(source, ...)    -> CsvReport: .data plus what the page shows - columns used,
-                                   class counts, empty rows dropped, exact and near duplicates
+    read_csv(source, *, text_column=None, label_column=None, max_rows=20000, max_bytes=10 MiB,
+             min_labels=2, min_rows_per_label=2) -> LabelledTexts
+                                source: a path, bytes, or a file-like object (st.file_uploader's file).
+                                Columns are detected from the header, or named (or 0-based positions);
+                                the talk's headerless `label,text` form works too. For an evaluation
+                                file that may hold one label or one row of a label, pass
+                                min_labels=1, min_rows_per_label=1.
+    inspect_csv(source, ..., near_duplicates=True) -> CsvReport: .data plus what the page shows:
+                                describe_columns(), class_counts, rows_read, empty_text_rows /
+                                empty_label_rows (dropped), exact_duplicates, conflicting_duplicates
+                                (same sentence, different labels), near_duplicates (row, row,
+                                similarity; checked up to 3,000 rows), warnings() -> list of sentences.
+                                Row numbers are spreadsheet rows (header = row 1).
     stratified_split(data, eval_fraction=0.2, seed=0) -> (train, eval)
     align_labels(train, eval)   -> (train, eval), or DatasetError naming eval labels train lacks
     flip_labels(data, fraction, seed=0) -> LabelledTexts with exactly round(fraction * n) wrong labels
@@ -421,9 +431,9 @@ def inspect_csv(source, *, text_column: str | int | None = None, label_column: s
     for number, cells in body:
         if len(cells) <= max(text_at, label_at):
             raise DatasetError(f"Row {number} of {name} has {len(cells)} value{'s' if len(cells) != 1 else ''} "
-                               f"but the header has {len(header)} columns.")
+                               f"but the file has {len(header)} columns.")
         if len(cells) > len(header) and not text_is_last:
-            raise DatasetError(f"Row {number} of {name} has {len(cells)} values but the header has {len(header)} "
+            raise DatasetError(f"Row {number} of {name} has {len(cells)} values but the file has {len(header)} "
                                "columns; put quotes around sentences that contain commas.")
         sentence = ",".join(cells[text_at:]) if text_is_last else cells[text_at]
         sentence, label = " ".join(sentence.split()), cells[label_at].strip()
@@ -637,7 +647,10 @@ def align_labels(train: LabelledTexts, eval: LabelledTexts) -> tuple[LabelledTex
     known = set(train.labels)
     missing = {label: n for label, n in eval.class_counts().items() if label not in known}
     if missing:
-        listed = ", ".join(f'"{label}" ({_count(n, "row")})' for label, n in missing.items())
+        by_case = {label.casefold(): label for label in known}
+        listed = ", ".join(
+            f'"{label}" ({_count(n, "row")}' + (f', did you mean "{by_case[label.casefold()]}"?)' if label.casefold() in by_case else ")")
+            for label, n in missing.items())
         raise DatasetError(f"The evaluation data has {'a label' if len(missing) == 1 else 'labels'} the training "
                            f"data lacks: {listed}. Labels are matched by name; the training labels are "
                            f"{_quote_all(train.label_names)}.")

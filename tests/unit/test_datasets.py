@@ -188,6 +188,12 @@ def test_empty_file(raw):
     assert error_of(raw) == "The file is empty."
 
 
+def test_uploaded_files_are_named_in_messages():
+    upload = io.BytesIO(b"")  # like st.file_uploader's UploadedFile: a file object with a name
+    upload.name = "cancellations.csv"
+    assert error_of(upload) == "cancellations.csv is empty."
+
+
 def test_malformed_csv_names_the_row():
     raw = b'label,text\nprice,"too expensive\ncredit,declined\n'
     assert error_of(raw).startswith("The file is not a well-formed CSV near row")
@@ -236,7 +242,10 @@ def test_all_texts_empty():
 
 def test_rows_with_too_few_values():
     raw = b"text,comment,label\nfine,x,price\nshort row\n"
-    assert error_of(raw) == "Row 3 of the file has 1 value but the header has 3 columns."
+    assert error_of(raw) == "Row 3 of the file has 1 value but the file has 3 columns."
+    raw = b"text,label,id\n\"too dear, really\",price,1\nway, too, dear,price,2\n"
+    assert error_of(raw) == ("Row 3 of the file has 5 values but the file has 3 columns; "
+                             "put quotes around sentences that contain commas.")
 
 
 def test_header_without_rows():
@@ -336,6 +345,8 @@ def test_align_labels_names_evaluation_labels_the_training_data_lacks():
         align_labels(train, bad)
     assert str(caught.value) == ('The evaluation data has a label the training data lacks: "refund" (2 rows). '
                                  'Labels are matched by name; the training labels are "price", "credit".')
+    with pytest.raises(DatasetError, match=r'"Price" \(1 row, did you mean "price"\?\)'):
+        align_labels(train, LabelledTexts(["x"], ["Price"]))
 
 
 def test_flip_labels_flips_exactly_the_fraction_deterministically():
