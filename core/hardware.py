@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import platform
+import sys
 import time
 from dataclasses import asdict, dataclass
 
@@ -65,6 +66,15 @@ def machine_description() -> dict:
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
     }
+    if "torch" not in sys.modules:
+        # Don't import torch (a second or more) just to describe the machine.
+        from importlib import metadata
+
+        try:
+            info["torch"] = metadata.version("torch")
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            pass
+        return info
     try:
         import torch
 

@@ -849,12 +849,14 @@ def new_results(results: dict[str, dict] | None = None, note: str = "") -> Resul
 
 
 def _library_versions() -> dict:
+    """Versions of the libraries that computed the numbers (read without importing them)."""
+    from importlib import metadata
+
     found = {}
     for name in ("torch", "transformers", "numpy"):
         try:
-            module = __import__(name)
-            found[name] = getattr(module, "__version__", "?")
-        except ImportError:  # pragma: no cover
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:  # pragma: no cover
             pass
     return found
 
@@ -943,11 +945,14 @@ def _result_problem(key: str, result) -> str | None:
 
 
 def merged(existing: ResultsFile | None, new: dict[str, dict]) -> ResultsFile:
-    """Add newly computed results to a file's, replacing those experiments only."""
-    combined = dict(existing.results) if existing else {}
+    """Add newly computed results to a file's, replacing those experiments only.
+    The file keeps its own when/where; every result also carries its own."""
+    if existing is None:
+        return new_results(new)
+    combined = dict(existing.results)
     combined.update(new)
-    fresh = new_results(combined, note=existing.note if existing else "")
-    return fresh
+    return ResultsFile(created=existing.created, machine=existing.machine, results=combined,
+                       note=existing.note, versions=existing.versions)
 
 
 def load_precomputed() -> ResultsFile:

@@ -65,7 +65,7 @@ def diverse_bars(data: dict):
                 name=f"{data.get('eval_rows', '')} unseen sentences".strip(), marker_color=EVAL_COLOR,
                 text=[pct(a["eval_accuracy"]) for a in arms], textposition="outside")
     fig.update_layout(barmode="group", title="Same unseen sentences, three training sets",
-                      yaxis=_percent_axis(top=115), textfont=dict(size=18))
+                      yaxis=_percent_axis(top=115))
     _chance_line(fig)
     return fig
 
@@ -379,7 +379,7 @@ def hardware_conclusion(data: dict) -> str:
                  "slower. ")
     if talk:
         text += (f"The talk's GPU was **{talk['speedup']:.1f}×** faster than its CPU ({talk['cpu_seconds']:.0f} s vs "
-                 f"{talk['gpu_seconds']:.0f} s). Fast feedback is what makes experiments like these tab's worth "
+                 f"{talk['gpu_seconds']:.0f} s). Fast feedback is what makes experiments like these worth "
                  "running at all.")
     return text
 

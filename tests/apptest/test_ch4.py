@@ -1,0 +1,128 @@
+"""Chapter 4's page in AppTest: the shipped precomputed results appear at once
+with the numbers in the file; one small experiment runs live on the tiny BERT and
+replaces them; stopping midway, a results file from another version and a model
+that isn't here all end in a clear message with nothing lost."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import lessons
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "pages/ch4_lessons.py"
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, at.exception[0].value if at.exception else ""
+    return at
+
+
+def chart(at: AppTest, title_start: str) -> dict:
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        if spec["layout"].get("title", {}).get("text", "").startswith(title_start):
+            return spec
+    raise AssertionError(f"no chart titled '{title_start}…' on the page")
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_precomputed_results_are_shown_with_their_provenance():
+    shipped = lessons.load_precomputed()
+    at = open_page()
+    assert [t.label for t in at.tabs][:2] == ["1 · Diverse data", "2 · Label noise"]
+    assert f"computed **{shipped.created[:10]}" in captions(at)
+    noise = chart(at, "Accuracy as more training labels are wrong")
+    expected = [100 * p["eval_accuracy"] for p in shipped.results["label_noise"]["data"]["points"]]
+    assert noise["data"][0]["y"] == pytest.approx(expected)
+    diverse = chart(at, "Same unseen sentences, three training sets")
+    assert diverse["data"][1]["text"] == [f"{100 * a['eval_accuracy']:.0f}%"
+                                         for a in shipped.results["diverse_data"]["data"]["arms"]]
+    models = chart(at, "Accuracy on unseen sentences: measured here")
+    assert "BERT (from the talk)" in models["data"][0]["y"]
+    alpha = chart(at, "alpha of every weight matrix")
+    assert len(alpha["data"][0]["x"]) == len(shipped.results["weights"]["data"]["layers"])
+
+
+def run_live(at: AppTest, key: str) -> None:
+    at.button(key=f"ch4_run_{key}").click().run()
+    job = at.session_state["ch4_job"]
+    assert job.join(120), "the live experiment did not finish"
+    at.run()  # run_every fragments don't tick in AppTest: rerun by hand once the worker is done
+
+
+def test_one_experiment_runs_live_on_the_tiny_model(tiny_bert_dir):
+    at = open_page()
+    at.text_input(key="ch4_model").set_value(tiny_bert_dir).run()
+    at.slider(key="ch4_label_noise_per_label").set_value(2)
+    at.slider(key="ch4_label_noise_epochs").set_value(1)
+    at.multiselect(key="ch4_label_noise_levels").set_value([0, 50]).run()
+    run_live(at, "label_noise")
+    assert not at.exception
+    noise = chart(at, "Accuracy as more training labels are wrong")
+    assert noise["data"][0]["x"] == [0, 50]
+    live = at.session_state["ch4_live"]["label_noise"]
+    assert noise["data"][0]["y"] == pytest.approx([100 * p["eval_accuracy"] for p in live["data"]["points"]])
+    assert "Measured live in this session" in captions(at)
+    assert tiny_bert_dir in captions(at)
+    # The other tabs still show the precomputed numbers.
+    assert "**Precomputed**" in captions(at)
+
+
+def test_stopping_midway_keeps_the_finished_runs_and_says_so(tiny_bert_dir):
+    at = open_page()
+    at.text_input(key="ch4_model").set_value(tiny_bert_dir).run()
+    at.slider(key="ch4_batch_size_per_label").set_value(2)
+    at.slider(key="ch4_batch_size_epochs").set_value(12).run()
+    at.button(key="ch4_run_batch_size").click().run()
+    job = at.session_state["ch4_job"]
+    # Let the first run (batch 8: 2 steps x 12 epochs) finish, then press Stop.
+    import time
+
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        last = job.snapshot().last_step
+        if last is not None and last.partial and last.partial.get("points"):
+            break
+        time.sleep(0.05)
+    job.stop()
+    assert job.join(60)
+    at.run()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Stopped after" in warnings and "finished runs are kept" in warnings
+    kept = at.session_state["ch4_live"]["batch_size"]["data"]["points"]
+    assert 1 <= len(kept) < 4
+    assert chart(at, "Accuracy by batch size")["data"][0]["x"] == [str(p["batch_size"]) for p in kept]
+
+
+def test_a_results_file_from_another_version_is_refused_and_nothing_is_lost():
+    at = open_page()
+    before = chart(at, "Accuracy as more training labels are wrong")["data"][0]["y"]
+    document = json.loads(lessons.PRECOMPUTED.read_text())
+    document["version"] = 99
+    at.file_uploader(key="ch4_upload").set_value(("old.json", json.dumps(document).encode(), "application/json"))
+    at.run()
+    errors = " ".join(e.value for e in at.error)
+    assert "format version 99" in errors and "results shown before are kept" in errors
+    assert chart(at, "Accuracy as more training labels are wrong")["data"][0]["y"] == before
+    at.file_uploader(key="ch4_upload").set_value(("broken.json", b"{ half a file", "application/json"))
+    at.run()
+    assert "not valid JSON" in " ".join(e.value for e in at.error)
+    assert not at.exception
+
+
+def test_a_model_that_is_not_here_disables_live_runs_with_a_message():
+    at = open_page()
+    at.text_input(key="ch4_model").set_value("roberta-base").run()
+    assert "'roberta-base' is not on this machine" in " ".join(e.value for e in at.error)
+    assert at.button(key="ch4_run_label_noise").disabled
+    assert not at.exception
