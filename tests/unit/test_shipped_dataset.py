@@ -20,7 +20,8 @@ LABELS = ["unknown", "unresponsive", "error", "not needed", "found elsewhere", "
 SIZES = {"train": 50, "eval": 20, "challenge": 8}
 
 # Near duplicates are judged by core.datasets (normalised equality, character-trigram
-# Jaccard >= 0.5 or difflib ratio >= 0.8) - the same measure the data page shows users.
+# Jaccard >= 0.5, or difflib ratio >= 0.8 for pairs overlapping >= 0.3) - the same
+# measure the data page shows users.
 
 
 def read(name: str) -> tuple[list[str], list[dict]]:
