@@ -695,14 +695,15 @@ def main(argv=None) -> int:
     args = _parse_args(argv)
     out = sys.stderr if args.json else sys.stdout
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    previous_handler = signal.getsignal(signal.SIGINT)
     try:
+        train, eval = _load_data(args)         # bad files fail fast, before torch is imported
         from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()       # no "newly initialized weights" table
         hf_logging.disable_progress_bar()
         from core import model_io
 
-        train, eval = _load_data(args)
         config = FinetuneConfig(
             model_id=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
             warmup_ratio=args.warmup, weight_decay=args.weight_decay, max_length=args.max_length,
@@ -754,6 +755,8 @@ def main(argv=None) -> int:
         known = type(error).__name__ in {"FinetuneError", "DatasetError", "ModelUnavailable", "ModelZipError"}
         print(f"error: {message}" if known else f"error ({type(error).__name__}): {message}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,72 @@
+"""`python -m core.finetune`: one JSON object with --json, a loadable --output
+folder, and one-line errors (no traceback, non-zero exit) for bad input.
+The tiny random BERT (--model <folder>) keeps each run to seconds."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core import datasets
+
+
+def run_cli(root, *args):
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "core.finetune", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def write_csv(path, rows, header="label,text"):
+    path.write_text("\n".join([header] + [f'{label},"{text}"' for label, text in rows]) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_json_run_on_the_shipped_data_and_a_loadable_output_folder(root, tiny_bert_dir, tmp_path):
+    out = tmp_path / "model"
+    done = run_cli(root, "--model", tiny_bert_dir, "--epochs", "2", "--batch-size", "32", "--lr", "1e-3",
+                   "--json", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)                  # exactly one JSON object on stdout
+    assert summary["labels"] == datasets.LABELS
+    assert (summary["train_examples"], summary["eval_examples"], summary["epochs"]) == (400, 160, 2)
+    assert [h["epoch"] for h in summary["history"]] == [1, 2]
+    assert 0 <= summary["eval_accuracy"] <= 1 and summary["eval_accuracy"] == summary["history"][-1]["eval_accuracy"]
+    assert summary["eval_loss"] > 0 and summary["seconds"] > 0 and summary["tokens_per_second"] > 0
+    assert "epoch  2/2" in done.stderr                 # progress goes to stderr with --json
+
+    from core.finetune import evaluate
+    from core.model_io import load_model_folder
+
+    model, tokenizer, labels = load_model_folder(out)
+    _, accuracy, _ = evaluate(model, tokenizer, datasets.load_shipped("eval"), labels)
+    assert labels == datasets.LABELS and accuracy == pytest.approx(summary["eval_accuracy"])
+
+
+def test_own_train_file_without_eval_is_split(root, tiny_bert_dir, tmp_path):
+    rows = [(label, f"{word} reason number {i}") for label, word in (("price", "money"), ("credit", "card"))
+            for i in range(10)]
+    done = run_cli(root, "--train", write_csv(tmp_path / "mine.csv", rows), "--model", tiny_bert_dir,
+                   "--epochs", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["train_examples"], summary["eval_examples"]) == (16, 4)   # 20% of each label held out
+    assert summary["labels"] == ["price", "credit"]                          # the talk's label order
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda tmp: ["--eval", write_csv(tmp / "e.csv", [("refund", "give it back"), ("refund", "money back"),
+                                                        ("price", "too dear"), ("price", "costly")])],
+     '"refund"'),
+    (lambda tmp: ["--train", str(tmp / "missing.csv")], "no file"),
+    (lambda tmp: ["--train", write_csv(tmp / "cols.csv", [("a", "b")] * 3, header="colour,shape")], "column"),
+    (lambda tmp: ["--model", "no-such-org/no-such-model"], "not cached"),
+    (lambda tmp: ["--lr", "-1"], "learning rate"),
+])
+def test_bad_input_gives_one_line_and_a_non_zero_exit(root, tmp_path, make_args, message):
+    done = run_cli(root, *make_args(tmp_path), "--epochs", "1", "--json")
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
+    assert len(errors) == 1 and message in errors[0], done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
