@@ -120,12 +120,13 @@ class Settings:
 
 @dataclass
 class DiverseSettings(Settings):
-    per_label: int = 15            # N per label; the paraphrases cover the first 25 per label
+    per_label: int = 12            # N per label; the paraphrases cover the first 25 per label
     duplicate_threshold: float = 0.9
 
 
 @dataclass
 class NoiseSettings(Settings):
+    per_label: int = 10            # 80 sentences: six fine-tunes must fit in a minute
     noise_levels: list = field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
 
 

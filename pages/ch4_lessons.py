@@ -235,7 +235,7 @@ def source_line(result: dict, origin: str) -> None:
     where = hardware.describe(result.get("machine") or {})
     when = "" if origin.startswith("Measured") else f" {_when(result.get('computed_at'))}"
     st.caption(f"**{origin}**{when} on {where} in {views.duration(result.get('seconds'))} · "
-               f"settings: {views.settings_text(result.get('settings', {}))}")
+               f"settings: {views.settings_text(result.get('settings', {}), result.get('experiment'))}")
     if result.get("stopped"):
         st.warning(result.get("message") or "This experiment was stopped midway: what finished is shown.")
 
@@ -504,10 +504,10 @@ def lesson_hardware(model_id):
 
 LESSONS = [
     ("1 · Diverse data", lesson_diverse),
-    ("2 · Label noise", lesson_noise),
+    ("2 · Noise", lesson_noise),
     ("3 · Batch size", lesson_batch),
-    ("4 · Over/underfitting", lesson_fitting),
-    ("5 · Other models", lesson_models),
+    ("4 · Fitting", lesson_fitting),
+    ("5 · Models", lesson_models),
     ("6 · Weights", lesson_weights),
     ("7 · Hardware", lesson_hardware),
 ]
@@ -516,8 +516,8 @@ LESSONS = [
 # --------------------------------------------------------------------------- the page
 
 st.title("Lessons as experiments")
-st.markdown("#### The talk ended with the lessons it paid for. Here each one is an experiment on the same BERT and "
-            "data as chapter 3 — shown from a precomputed run, and runnable live in about a minute.")
+st.markdown("The talk ended with the lessons it paid for. Here each one is **an experiment** on the same BERT and "
+            "data as chapter 3: shown from a precomputed run, and runnable live in about a minute.")
 load_shipped_results()
 harvest_finished_job()
 results_file_panel()

