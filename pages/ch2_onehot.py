@@ -73,11 +73,9 @@ if single:
             line=dict(color=color, width=3), name=f"{word} (1 at {index:,})",
             hovertemplate=f"{word}: position %{{x:,}} = %{{y}}<extra></extra>",
         ))
-        fig.add_annotation(x=index, y=1.0, text=word, showarrow=False, yshift=14 + 18 * (i % 2),
-                           font=dict(color=color, size=16))
     fig.update_layout(title=f"Each word is {size:,} numbers: one 1, {size - 1:,} zeros")
     fig.update_xaxes(title="position in the vector = id in the vocabulary", range=[0, size], tickformat=",")
-    fig.update_yaxes(range=[-0.05, 1.35], tickvals=[0, 1])
+    fig.update_yaxes(range=[-0.05, 1.1], tickvals=[0, 1])
     ui.chart(fig, key="ch2_oh_spikes", height=300)
 
     col_onehot, col_learned = st.columns(2)
@@ -192,20 +190,24 @@ if ss.get("ch2_plane_word") not in plane:
 if "ch2_plane_angle" not in ss or "ch2_plane_length" not in ss:
     _plane_word_changed()
 
-col_controls, col_arrows, col_matrix = st.columns([1, 1.5, 1.5])
-with col_controls:
+col_word, col_angle, col_length, col_new = st.columns([1, 1.2, 1.2, 1.3])
+with col_word:
     st.selectbox("Move a word", list(plane), key="ch2_plane_word", on_change=_plane_word_changed)
+with col_angle:
     st.slider("Direction (degrees)", 0, 359, key="ch2_plane_angle", on_change=_plane_moved)
+with col_length:
     st.slider("Length", 0.1, 3.0, step=0.1, key="ch2_plane_length", on_change=_plane_moved)
-    st.text_input("Add a word", key="ch2_plane_new", placeholder="e.g. rug")
-    col_add, col_reset = st.columns(2)
+with col_new:
+    col_input, col_add, col_reset = st.columns([1.3, 1, 1], vertical_alignment="bottom")
+    col_input.text_input("Add a word", key="ch2_plane_new", placeholder="e.g. rug")
     col_add.button("Add", on_click=_add_word, key="ch2_plane_add", width="stretch")
     col_reset.button("Reset", on_click=_reset_plane, key="ch2_plane_reset", width="stretch")
-    if ss.get("ch2_plane_msg"):
-        st.warning(ss.pop("ch2_plane_msg"))
+if ss.get("ch2_plane_msg"):
+    st.warning(ss.pop("ch2_plane_msg"))
 
 names = list(plane)
 vectors = np.array([plane[w] for w in names])
+col_arrows, col_matrix = st.columns(2)
 with col_arrows:
     fig = go.Figure()
     for i, word in enumerate(names):
@@ -217,12 +219,13 @@ with col_arrows:
         fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers+text", text=[word], textposition="top center",
                                  marker=dict(size=9, color=color), textfont=dict(size=17, color=color),
                                  showlegend=False, hovertemplate=f"{word}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
-    fig.update_xaxes(range=[-3.2, 3.2], zeroline=True, title="x")
-    fig.update_yaxes(range=[-3.2, 3.2], zeroline=True, title="y", scaleanchor="x")
-    ui.chart(fig, key="ch2_plane_chart", height=430, title="Words as 2-D vectors")
+    reach = max(2.2, float(np.abs(vectors).max()) + 0.4)
+    fig.update_xaxes(range=[-reach, reach], zeroline=True, zerolinewidth=2, title="x")
+    fig.update_yaxes(range=[-reach, reach], zeroline=True, zerolinewidth=2, title="y", scaleanchor="x")
+    ui.chart(fig, key="ch2_plane_chart", height=420, title="Words as 2-D vectors")
 with col_matrix:
     similarity = emb.cosine_matrix(vectors)
-    ui.chart(views.similarity_heatmap(similarity, names, "Cosine similarity"), key="ch2_plane_matrix", height=430)
+    ui.chart(views.similarity_heatmap(similarity, names, "Cosine similarity"), key="ch2_plane_matrix", height=420)
 
 moved = ss["ch2_plane_word"]
 others = [w for w in names if w != moved]
