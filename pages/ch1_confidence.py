@@ -50,7 +50,7 @@ with left:
     broken = not np.all(np.isfinite(by_total)) or (by_total < 0).any() or (by_total > 1).any()
     if not np.all(np.isfinite(by_total)):
         st.error(f"The scores add up to {views.num(total)}: dividing by zero gives no answer at all.",
-                 icon="🚫")
+                 icon=":material/block:")
         views.class_bars(NAMES, [0, 0, 0], "divided by a total of 0", key="ch1c_total_bars", height=300)
     else:
         st.metric("Confidence in fizz (divide by total)", f"{by_total[0]:.2f}",
@@ -61,13 +61,15 @@ with left:
                          height=300)
     if broken:
         st.warning("With negative scores, dividing by the total gives 'confidences' below 0 or above 1 "
-                   "(or nothing at all when the total is 0). That is not a probability.", icon="⚠️")
+                   "(or nothing at all when the total is 0). That is not a probability.", icon=":material/warning:")
 with right:
     st.markdown("**Softmax** (what frameworks use): exp each score, then divide by the total")
     st.metric("Confidence in fizz (softmax)", f"{soft[0]:.2f}")
     exps = [math.exp(s) for s in scores]
-    st.code("\n".join(f"{n:<9}: exp({views.num(s)}) = {views.num(e)} → ÷ {views.num(sum(exps))} = {views.num(p)}"
-                      for n, s, e, p in zip(NAMES, scores, exps, soft)), language=None)
+    st.code("\n".join([f"{n:<9}: e^{views.num(s)} = {views.num(e)}" for n, s, e in zip(NAMES, scores, exps)]
+                      + [f"total    : {views.num(sum(exps))}"]
+                      + [f"{n:<9}: {views.num(e)} ÷ {views.num(sum(exps))} = {views.num(p)}"
+                         for n, e, p in zip(NAMES, exps, soft)]), language=None)
     views.class_bars(NAMES, soft, "softmax", key="ch1c_softmax_bars", height=300)
 st.caption(
     "exp turns every score into a positive number, so the shares are always between 0 and 1 and "
@@ -120,7 +122,7 @@ fig.add_trace(go.Scatter(x=[p, p], y=[sq_now, ce_now], mode="markers", name="you
                          marker=dict(size=16, color="black", symbol="circle")))
 fig.update_xaxes(title_text="confidence in fizz (the right answer)", tickformat=".0%")
 fig.update_yaxes(title_text="error", range=[0, 3])
-fig.update_layout(title="Both errors fall to 0 at 100% — cross-entropy punishes confident mistakes far harder")
+views.chart_title("Both errors fall to 0 at 100% — cross-entropy punishes confident mistakes far harder")
 ui.chart(fig, key="ch1c_curves", height=380)
 st.page_link("pages/ch1_learning.py", label="Next: learning is search — bringing the error down",
-             icon="⛰️")
+             icon=":material/landscape:")

@@ -25,18 +25,22 @@ st.markdown(
     "Both start from the same weights — and end with the same weights."
 )
 
-left, right = st.columns(2)
-with left:
-    st.markdown("##### By hand (NumPy): `core/scratch.py`")
-    with st.container(height=420):
-        views.code_block(scratch.forward)
-        views.code_block(scratch.backward)
-        views.code_block(scratch.train_step)
-with right:
-    st.markdown("##### The framework way (PyTorch): `core/fizzbuzz_torch.py`")
-    with st.container(height=420):
-        views.code_block(fizzbuzz_torch.build_model)
-        views.code_block(fizzbuzz_torch._train)
+# Side by side, one line per step of the recipe; the full code of both follows in tabs.
+st.table({
+    "step": ["layers", "confidence", "error", "slopes", "step downhill"],
+    "by hand (NumPy)": ["x @ W1 + b1 → relu → @ W2 + b2", "softmax(scores)", "cross_entropy(probs, targets)",
+                        "backward(): written out, layer by layer", "params - learning_rate * grads"],
+    "framework (PyTorch)": ["nn.Sequential(Linear, ReLU, Linear)", "inside nn.CrossEntropyLoss",
+                            "nn.CrossEntropyLoss()", "loss.backward() (autograd)", "optimizer.step() (SGD)"],
+})
+by_hand_tab, framework_tab = st.tabs(["By hand: core/scratch.py", "The framework way: core/fizzbuzz_torch.py"])
+with by_hand_tab:
+    views.code_block(scratch.forward)
+    views.code_block(scratch.backward)
+    views.code_block(scratch.train_step)
+with framework_tab:
+    views.code_block(fizzbuzz_torch.build_model)
+    views.code_block(fizzbuzz_torch._train)
 
 st.subheader("Train both")
 cols = st.columns([1, 1, 1, 1, 1.4, 1.2], vertical_alignment="bottom")
@@ -48,7 +52,7 @@ epochs = cols[2].number_input("Epochs", value=300, step=100, key="ch1f_epochs",
 seed = cols[3].number_input("Seed", value=1, step=1, key="ch1f_seed")
 loss = cols[4].radio("Loss", scratch.LOSSES, format_func=scratch.LOSS_NAMES.get, key="ch1f_loss",
                      horizontal=False)
-go_clicked = cols[5].button("▶ Train both", type="primary", key="ch1f_train", use_container_width=True)
+go_clicked = cols[5].button("Train both", icon=":material/play_arrow:", type="primary", key="ch1f_train", use_container_width=True)
 
 config = scratch.TrainConfig(hidden_size=int(hidden), learning_rate=float(lr), epochs=int(epochs),
                              seed=int(seed), loss=loss)
@@ -73,7 +77,7 @@ if go_clicked and not problems:
 
 result = st.session_state.get("ch1f_result")
 if result is None:
-    st.info("Press ▶ Train both to train the two versions from the same starting weights.", icon="👆")
+    st.info("Press **Train both** to train the two versions from the same starting weights.", icon=":material/touch_app:")
 else:
     by_hand, framework, numpy_seconds, torch_seconds, load_seconds = result
     for run in (by_hand, framework):
@@ -82,13 +86,13 @@ else:
     if by_hand.history and framework.history:
         gap = max(float(abs(by_hand.params[k] - framework.params[k]).max()) for k in by_hand.params)
         a, b = by_hand.final, framework.final
-        m = st.columns(4)
+        m = st.columns(3)
         m[0].metric("NumPy: right on 1..100", f"{round(a.test_accuracy * 100)}/100")
         m[1].metric("PyTorch: right on 1..100", f"{round(b.test_accuracy * 100)}/100")
-        m[2].metric("Largest weight difference", f"{gap:.1e}",
-                    help="After the last step, between the two networks' weights.")
-        m[3].metric("Time (NumPy / PyTorch)", f"{numpy_seconds:.2f} s / {torch_seconds:.2f} s",
-                    help=f"Training only. Loading PyTorch took another {load_seconds:.1f} s (once per server).")
+        m[2].metric("Weights differ by", f"{gap:.1e}",
+                    help="The largest difference between the two networks' weights after the last step.")
+        st.caption(f"Training time: NumPy {numpy_seconds:.2f} s, PyTorch {torch_seconds:.2f} s "
+                   f"(plus {load_seconds:.1f} s to load PyTorch, once per server).")
         fig = go.Figure()
         fig.add_trace(go.Scatter(x=[c.epoch for c in by_hand.history], y=[c.train_error for c in by_hand.history],
                                  name="NumPy by hand", line=dict(color=ui.TRAIN_COLOR, width=6)))
@@ -96,15 +100,15 @@ else:
                                  name="PyTorch", line=dict(color="#ff7f0e", width=2, dash="dash")))
         fig.update_xaxes(title_text="epoch")
         fig.update_yaxes(title_text=scratch.LOSS_NAMES[by_hand.config.loss], rangemode="tozero")
-        fig.update_layout(title=f"Error per epoch — {by_hand.config.layers_text}: the curves lie on top of each other")
+        views.chart_title(f"Error per epoch — {by_hand.config.layers_text}: the two curves lie on top of each other")
         ui.chart(fig, key="ch1f_curves", height=360)
         if gap < 1e-6:
             st.success("Same starting weights, same data, same arithmetic → the same network, to the last "
                        "few decimal places. The framework didn't do anything magic; it did the bookkeeping.",
-                       icon="🤝")
+                       icon=":material/handshake:")
         else:
             st.warning("The two runs drifted apart: tiny rounding differences grow when training is "
-                       "unstable (large learning rates).", icon="↔️")
+                       "unstable (large learning rates).", icon=":material/swap_horiz:")
         test = fizzbuzz.make_dataset(*fizzbuzz.TEST_RANGE)
         per_class = scratch.per_class_accuracy(framework.params, test)
         st.caption("PyTorch network per class on 1..100: " +

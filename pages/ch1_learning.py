@@ -41,13 +41,13 @@ with left:
               delta=views.num(last["error"] - path[0]["error"]), delta_color="inverse")
     if abs(factor) > 1:
         st.error(f"Each step overshoots further than the last (×{abs(factor):.2f} per step): the error "
-                 "grows without end. That is divergence.", icon="💥")
+                 "grows without end. That is divergence.", icon=":material/trending_up:")
     elif factor < 0:
-        st.warning("Steps overshoot the bottom and zig-zag across the valley, but still settle.", icon="↔️")
+        st.warning("Steps overshoot the bottom and zig-zag across the valley, but still settle.", icon=":material/swap_horiz:")
     elif factor > 0.85:
-        st.info("Safe, but slow: the steps are tiny.", icon="🐢")
+        st.info("Safe, but slow: the steps are tiny.", icon=":material/hourglass_bottom:")
     else:
-        st.success("Good: big steps while it's steep, small ones near the bottom.", icon="✅")
+        st.success("Good: big steps while it's steep, small ones near the bottom.", icon=":material/check_circle:")
 with right:
     weights_seen = [p["weight"] for p in path]
     lo, hi = min(-0.2, *weights_seen), max(0.9, *weights_seen)
@@ -114,20 +114,20 @@ def on_encoding_change():
     apply(scratch.default_config(st.session_state["ch1l_encoding"]))
 
 
-PRESETS = {
-    "The talk's first try: no hidden layer": scratch.TrainConfig(hidden_size=0, bias=False, epochs=300),
-    "The talk's network: 2 → 3 ReLU → 4": DEFAULT,
-    "The blog's binary digits (96/100 to beat)": scratch.default_config("binary"),
+PRESETS = {  # key: (button label, knobs)
+    "single": ("Talk's 1st try: 1 layer", scratch.TrainConfig(hidden_size=0, bias=False, epochs=300)),
+    "hidden": ("Talk's 2 → 3 → 4", DEFAULT),
+    "binary": ("Blog's binary digits", scratch.default_config("binary")),
 }
-preset_cols = st.columns(len(PRESETS))
-for column, (label, config) in zip(preset_cols, PRESETS.items()):
-    column.button(label, on_click=apply, args=(config,), key=f"ch1l_preset_{label[:12]}",
-                  use_container_width=True)
+preset_cols = st.columns([0.8, 1.3, 1.3, 1.3], vertical_alignment="center")
+preset_cols[0].markdown("**Presets:**")
+for column, (name, (label, config)) in zip(preset_cols[1:], PRESETS.items()):
+    column.button(label, on_click=apply, args=(config,), key=f"ch1l_preset_{name}", use_container_width=True)
 
-knob_cols = st.columns([1.3, 1, 1, 1, 1, 1.3])
+knob_cols = st.columns([1.5, 1, 1, 1, 0.8, 1.4])
 knob_cols[0].radio("Encoding", fizzbuzz.ENCODINGS, key="ch1l_encoding", on_change=on_encoding_change,
                    format_func={"mod": "[n mod 3, n mod 5]", "binary": "10 binary digits"}.get)
-knob_cols[1].number_input("Hidden units (0 = none)", step=1, key="ch1l_hidden",
+knob_cols[1].number_input("Hidden units", step=1, key="ch1l_hidden",
                           help=f"{scratch.HIDDEN_RANGE[0]}–{scratch.HIDDEN_RANGE[1]}. 0 means a single layer.")
 knob_cols[2].number_input("Learning rate", step=0.05, format="%g", key="ch1l_lr")
 knob_cols[3].number_input("Epochs", step=100, key="ch1l_epochs",
@@ -176,10 +176,10 @@ def stop_training():
 
 job = st.session_state.get("ch1l_job")
 running = job is not None and job.snapshot().running
-actions = st.columns([1, 1, 4], vertical_alignment="center")
-actions[0].button("▶ Train", type="primary", key="ch1l_train", on_click=start_training,
+actions = st.columns([1, 1, 3.2], vertical_alignment="center")
+actions[0].button("Train", icon=":material/play_arrow:", type="primary", key="ch1l_train", on_click=start_training,
                                   use_container_width=True)
-actions[1].button("■ Stop training", key="ch1l_stop", on_click=stop_training, disabled=not running,
+actions[1].button("Stop", icon=":material/stop:", key="ch1l_stop", on_click=stop_training, disabled=not running,
                   use_container_width=True)
 actions[2].markdown(f"**{config.layers_text}** · {scratch.LOSS_NAMES[config.loss]} · "
                     f"{'with' if config.bias else 'no'} biases")
@@ -194,7 +194,7 @@ if job is not None and job.snapshot().status in ("done", "stopped"):
 def describe(snap: scratch.Snapshot):
     last = snap.history[-1] if snap.history else None
     if snap.status == "running":
-        st.info(f"Training… epoch {snap.epoch:,} of {snap.config.epochs:,}", icon="⏳")
+        st.info(f"Training… epoch {snap.epoch:,} of {snap.config.epochs:,}", icon=":material/hourglass_top:")
     elif snap.status == "diverged":
         ui.friendly_error(snap.message)
     elif snap.status == "failed":
@@ -202,14 +202,14 @@ def describe(snap: scratch.Snapshot):
     elif last:
         verb = "Stopped" if snap.status == "stopped" else "Done"
         st.success(f"{verb} after {snap.epoch:,} epochs: {round(last.test_accuracy * 100)}/100 right on 1..100.",
-                   icon="✅")
+                   icon=":material/check_circle:")
 
 
 def per_class_metrics(params, test_set):
     predicted = scratch.predict(params, test_set.inputs)
     columns = st.columns(5)
     right = int((predicted == test_set.labels).sum())
-    columns[0].metric("Test accuracy on 1..100", f"{right}%")
+    columns[0].metric("Right on 1..100", f"{right}%")
     for column, (index, name) in zip(columns[1:], enumerate(fizzbuzz.CLASSES)):
         members = test_set.labels == index
         got = int((predicted[members] == index).sum())
@@ -221,8 +221,8 @@ def per_class_metrics(params, test_set):
 def live_view():
     job = st.session_state.get("ch1l_job")
     if job is None:
-        st.info("Press ▶ Train. The curves, the per-class scores and the 1..100 grid fill in as it learns.",
-                icon="👆")
+        st.info("Press **Train**. The curves, the per-class scores and the 1..100 grid fill in as it learns.",
+                icon=":material/touch_app:")
         return
     snap = job.snapshot()
     describe(snap)
@@ -267,7 +267,7 @@ snap = job.snapshot() if job is not None else None
 if snap is not None and snap.status in ("diverged", "failed"):
     snap = st.session_state.get("ch1l_previous")
 if snap is None:
-    st.info("Train a network first; then its real numbers show up here.", icon="👆")
+    st.info("Train a network first; then its real numbers show up here.", icon=":material/touch_app:")
 else:
     limit = 1023 if snap.config.encoding == "binary" else 1_000_000
     n = st.number_input("n", value=15, step=1, key="ch1l_n", help=f"1–{limit:,}")
@@ -275,7 +275,7 @@ else:
         ui.friendly_error(f"Pick n between 1 and {limit:,} for this encoding (got {n}).")
     else:
         shown = scratch.explain_number(snap.params, int(n), snap.config.encoding, snap.config.loss)
-        right_answer = "✅ right" if shown["predicted"] == shown["expected"] else "❌ wrong"
+        right_answer = ":green[right]" if shown["predicted"] == shown["expected"] else ":red[wrong]"
         st.markdown(f"**{int(n)}** → inputs **{views.vector(shown['inputs'])}** → the network says "
                     f"**{shown['predicted']}** (should be {shown['expected']}: {right_answer}) "
                     f"at epoch {snap.epoch:,}.")
@@ -283,34 +283,29 @@ else:
         params = snap.params
         if shown["hidden"] is not None:
             width = len(shown["hidden"])
-            lines.append("Hidden layer: weighted sum (+ bias), then ReLU")
+            lines.append("hidden layer: relu(weighted sum + bias)")
             for j in range(min(width, 6)):
-                bias = f" + {views.num(params['b1'][j])}" if "b1" in params else ""
-                terms = views.weighted_sum_text(shown["inputs"], params["W1"][:, j]) if len(shown["inputs"]) <= 3 \
-                    else f"w_sum(inputs, W1[:, {j}])"
-                lines.append(f"  h{j + 1} = relu({terms}{bias}) = relu({views.num(shown['hidden_sums'][j])})"
-                             f" = {views.num(shown['hidden'][j])}")
+                bias = params["b1"][j] if "b1" in params else None
+                terms = views.dot_text(shown["inputs"], params["W1"][:, j], bias) \
+                    if len(shown["inputs"]) <= 3 else f"w_sum(inputs, W1[:, {j}])"
+                lines.append(f" h{j + 1} = relu({terms}) = {views.num(shown['hidden'][j])}")
             if width > 6:
-                lines.append(f"  … and {width - 6} more hidden units")
-            source, matrix = shown["hidden"], params["W2"]
-            bias_name = "b2"
+                lines.append(f" … and {width - 6} more hidden units")
+            source, matrix, bias_name, source_name = shown["hidden"], params["W2"], "b2", "hidden"
         else:
-            source, matrix = shown["inputs"], params["W1"]
-            bias_name = "b1"
-        lines.append("Output layer: one weighted sum (+ bias) per class")
+            source, matrix, bias_name, source_name = shown["inputs"], params["W1"], "b1", "inputs"
+        lines.append("output layer: weighted sum + bias, per class")
         for k, name in enumerate(fizzbuzz.CLASSES):
-            bias = f" + {views.num(params[bias_name][k])}" if bias_name in params else ""
-            if len(source) <= 3:
-                lines.append(f"  {name:<9}= {views.weighted_sum_text(source, matrix[:, k])}{bias}"
-                             f" = {views.num(shown['scores'][k])}")
-            else:
-                lines.append(f"  {name:<9}= w_sum(hidden, W2[:, {k}]){bias} = {views.num(shown['scores'][k])}")
-        lines.append(f"softmax(scores) = {views.vector(shown['probs'])}")
-        lines.append(f"target          = {views.vector(shown['target'])}   ({shown['expected']})")
+            bias = params[bias_name][k] if bias_name in params else None
+            terms = views.dot_text(source, matrix[:, k], bias) if len(source) <= 3 \
+                else f"w_sum({source_name}, W[:, {k}])"
+            lines.append(f" {name:<8} = {terms} = {views.num(shown['scores'][k])}")
+        lines.append(f"softmax → {views.vector(shown['probs'], 2)}")
+        lines.append(f"target  → {views.vector(shown['target'])} ({shown['expected']})")
         lines.append(f"{scratch.LOSS_NAMES[snap.config.loss]} = {views.num(shown['error'])}")
         left, right = st.columns([3, 2])
-        left.code("\n".join(lines), language=None)
+        left.code("\n".join(lines), language=None, wrap_lines=True)
         with right:
             views.class_bars(fizzbuzz.CLASSES, shown["probs"], f"Confidence for {int(n)}",
                              key="ch1l_one_probs", height=330, yrange=[0, 1.15], text_digits=2)
-st.page_link("pages/ch1_framework.py", label="Next: the same network, the framework way", icon="🧰")
+st.page_link("pages/ch1_framework.py", label="Next: the same network, the framework way", icon=":material/build:")

@@ -91,17 +91,17 @@ with left:
         ])
 scores = scratch.vect_mat_mul(encoded, matrix)
 with right:
-    lines = [f"{name:<9}: {views.weighted_sum_text(encoded, row)}"
-             for name, row in zip(fizzbuzz.CLASSES, matrix)]
-    st.code("\n".join(lines), language=None)
+    lines = [f"{name:<8} = {views.dot_text(encoded, row)} = {views.num(score)}"
+             for name, row, score in zip(fizzbuzz.CLASSES, matrix, scores)]
+    st.code("\n".join(lines), language=None, wrap_lines=True)
     best = fizzbuzz.CLASSES[max(range(4), key=lambda i: scores[i])]
     st.markdown(f"Highest score: **{best}** · the right answer for {int(n)}: "
                 f"**{fizzbuzz.fizzbuzz_label(int(n))}**")
-views.class_bars(fizzbuzz.CLASSES, scores, f"vect_mat_mul({views.vector(encoded)}, weights): "
-                 "one score per class", key="ch1m_scores", height=330)
+    views.class_bars(fizzbuzz.CLASSES, scores, f"vect_mat_mul({views.vector(encoded)}, weights)",
+                     key="ch1m_scores", height=300)
 st.info(
     "These scores are not yet confidences: they don't add up to 1 and can be any size. "
     "Next page: turning scores into confidence, and measuring how wrong they are.",
-    icon="➡️",
+    icon=":material/arrow_forward:",
 )
-st.page_link("pages/ch1_confidence.py", label="Next: confidence and error", icon="🎯")
+st.page_link("pages/ch1_confidence.py", label="Next: confidence and error", icon=":material/percent:")

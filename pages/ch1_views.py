@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -25,6 +24,8 @@ def num(x: float, digits: int = 3) -> str:
         return "NaN"
     if isinstance(x, float) and math.isinf(x):
         return "∞" if x > 0 else "−∞"
+    if x == 0:
+        x = 0.0  # no "−0"
     text = f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
     return text.replace("-", "−")
 
@@ -39,6 +40,17 @@ def weighted_sum_text(inputs, weights, digits: int = 3) -> str:
     left = " + ".join(f"{num(float(x), digits)} × {num(float(w), digits)}" for x, w in zip(inputs, weights))
     middle = " + ".join(num(p, digits) for p in products)
     return f"{left} = {middle} = {num(sum(products), digits)}"
+
+
+def dot_text(inputs, weights, bias=None, digits: int = 3) -> str:
+    """Compact weighted sum for long lines: '0×1.36 + 3×0.7 + 0.5' (bias last, if any)."""
+    text = " + ".join(f"{num(float(x), digits)}×{num(float(w), digits)}" for x, w in zip(inputs, weights))
+    return text if bias is None else f"{text} + {num(float(bias), digits)}"
+
+
+def chart_title(text: str) -> None:
+    """Chart titles as page text: a plotly title collides with a legend on top at 1280×720."""
+    st.markdown(f"**{text}**")
 
 
 def class_bars(names, values, title: str, key: str, height: int = 340, yrange=None, text_digits: int = 3):
@@ -57,8 +69,7 @@ def class_bars(names, values, title: str, key: str, height: int = 340, yrange=No
 
 def history_chart(history, key: str, title_suffix: str = "", height: int = 360, show_test: bool = True):
     """Error and accuracy per epoch, train and test on the same axes (TensorFlow-Playground style)."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Error (lower is better)", "Accuracy"),
-                        horizontal_spacing=0.1)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1)
     if history:
         epochs = [c.epoch for c in history]
         series = [("train", ui.TRAIN_COLOR, "solid", "train_error", "train_accuracy")]
@@ -71,16 +82,15 @@ def history_chart(history, key: str, title_suffix: str = "", height: int = 360, 
                                      legendgroup=name, showlegend=False,
                                      line=dict(color=color, dash=dash, width=3)), 1, 2)
     fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=1, col=2)
-    fig.update_yaxes(rangemode="tozero", row=1, col=1)
-    fig.update_layout(margin=dict(l=10, r=10, t=70, b=10), legend=dict(y=1.15))
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="accuracy", row=1, col=2)
+    fig.update_yaxes(rangemode="tozero", title_text="error (lower is better)", row=1, col=1)
     if title_suffix:
-        fig.update_layout(title=title_suffix)
+        chart_title(title_suffix)
     ui.chart(fig, key=key, height=height)
 
 
 def number_grid(numbers, predicted, expected, key: str, height: int = 470):
-    """1..100 as a 10 × 10 grid, each square coloured by the network's answer; a red ✗
+    """1..100 as a 10 × 10 grid, each square coloured by the network's answer; a red ×
     on the ones it gets wrong."""
     numbers = list(numbers)
     cols = [(n - 1) % 10 for n in numbers]
@@ -96,25 +106,13 @@ def number_grid(numbers, predicted, expected, key: str, height: int = 470):
         ))
     wrong = [i for i, (p, e) in enumerate(zip(predicted, expected)) if p != e]
     fig.add_trace(go.Scatter(
-        x=[cols[i] + 0.32 for i in wrong], y=[rows[i] - 0.3 for i in wrong], mode="text", name="✗ wrong",
-        text=["✗"] * len(wrong), textfont=dict(color="#d62728", size=20), hoverinfo="skip",
+        x=[cols[i] + 0.32 for i in wrong], y=[rows[i] - 0.3 for i in wrong], mode="text", name="× wrong",
+        text=["×"] * len(wrong), textfont=dict(color="#d62728", size=20), hoverinfo="skip",
     ))
     fig.update_xaxes(visible=False, range=[-0.6, 9.6])
     fig.update_yaxes(visible=False, range=[9.6, -0.6])
-    fig.update_layout(title=f"The network's answer for 1..100 — {len(numbers) - len(wrong)}/{len(numbers)} right",
-                      plot_bgcolor="white")
-    ui.chart(fig, key=key, height=height)
-
-
-def per_class_chart(per_class: dict, key: str, height: int = 320):
-    names = list(per_class)
-    values = [0.0 if math.isnan(v) else v for v in per_class.values()]
-    fig = go.Figure(go.Bar(
-        x=names, y=values, marker_color=[CLASS_COLORS[n] for n in names],
-        text=[f"{v:.0%}" for v in values], textposition="outside", cliponaxis=False,
-    ))
-    fig.update_yaxes(range=[0, 1.15], tickformat=".0%")
-    fig.update_layout(title="Accuracy per class on 1..100", showlegend=False)
+    fig.update_layout(plot_bgcolor="white")
+    chart_title(f"The network's answer for 1..100 — {len(numbers) - len(wrong)}/{len(numbers)} right")
     ui.chart(fig, key=key, height=height)
 
 
@@ -123,13 +121,3 @@ def code_block(function) -> None:
     import inspect
 
     st.code(inspect.getsource(function), language="python")
-
-
-def matrix_table(matrix, row_names, col_names, digits: int = 3):
-    """A small matrix as a dataframe-like dict for st.table."""
-    return {col: [num(float(matrix[r][c]), digits) for r in range(len(row_names))]
-            for c, col in enumerate(col_names)} | {"": list(row_names)}
-
-
-def as_rows(array) -> list:
-    return np.asarray(array, dtype=float).tolist()
