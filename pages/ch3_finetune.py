@@ -1,4 +1,284 @@
-"""PLACEHOLDER — replaced by the chapter's real page before it ships."""
+"""Chapter 3: fine-tune a pretrained BERT, live, and watch train vs evaluation accuracy.
+
+A thin view. The training loop lives in core/finetune.py and runs in a worker
+thread (core/jobs.py); this page starts it, polls a snapshot of it twice a
+second while it runs, and draws. Everything that must survive a rerun or a trip
+to another page lives in st.session_state under "ch3_*" keys; the latest good
+model is also published as st.session_state["finetuned"] (.model, .tokenizer,
+.labels) for the other chapters.
+"""
+
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("ch3_finetune")
+from core import finetune as ft
+from core import jobs, models
+from pages import ch3_data, ch3_results, ch3_views as views, ui
+
+ss = st.session_state
+
+# Widget values vanish when the visitor goes to another page and comes back.
+# So every knob's value lives under its own key in session_state: set once from
+# the defaults here, written back at the top of every run, and the widgets take
+# no default of their own (Streamlit warns when both are given).
+_defaults = ft.FinetuneConfig()
+KEPT_WIDGETS = {
+    "ch3_source": ch3_data.SHIPPED, "ch3_per_label": ch3_data.ALL, "ch3_eval_share": 20,
+    "ch3_epochs": _defaults.epochs, "ch3_batch": _defaults.batch_size, "ch3_lr": _defaults.learning_rate,
+    "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed, "ch3_freeze": _defaults.freeze,
+    "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
+}
+for _key, _value in KEPT_WIDGETS.items():
+    ss[_key] = ss.get(_key, _value)
+if "ch3_model" in ss:  # the model picker's choice; its own default is the bundled BERT
+    ss["ch3_model"] = ss["ch3_model"]
+ss.setdefault("ch3_runs", [])  # earlier runs' histories, for "compare two runs"
+
+
+def _stop_jobs_of_closed_tab(session_jobs: list) -> None:
+    """Runs when the visitor's session ends (tab closed): no orphaned training."""
+    for job in session_jobs:
+        job.stop()
+
+
+@st.cache_resource(scope="session", on_release=_stop_jobs_of_closed_tab, show_spinner=False)
+def jobs_of_this_session() -> list:
+    return []
+
+
+# --------------------------------------------------------------------------- story
+
+st.title("Fine-tune BERT, live")
+st.markdown(
+    "#### A pretrained BERT already turns a sentence into numbers that carry its meaning. "
+    "We add **one dense layer with softmax** on top and teach it *why a customer cancelled an order*."
+)
+with st.expander("What happens when you press Start", expanded=False):
+    st.markdown(
+        """
+1. **Tokenize.** Every sentence becomes vocabulary ids: `[CLS] the price is outrageous [SEP]`.
+2. **Read with BERT.** The pretrained model gives back one vector per token. The first one, at `[CLS]`,
+   was trained to summarise the whole sentence (384 numbers for the bundled BERT, 768 for BERT-base).
+3. **One new layer.** A dense layer maps that summary to one score per label (384 × 8 weights + 8 biases
+   for the 8 cancellation reasons); softmax turns the scores into probabilities that add up to 1.
+4. **Learn.** Exactly the loop from chapter 1: predict a batch, measure the error (cross-entropy),
+   nudge every weight a little to make it smaller (AdamW), next batch. One pass over all the sentences is an **epoch**.
+5. **Check on sentences it never saw.** After every epoch the model reads a *different file*. Training accuracy
+   says how well it fits what it studied; evaluation accuracy says how well it generalises — in the talk, 98% vs 90%.
+        """
+    )
+
+
+# --------------------------------------------------------------------------- harvest
+
+
+def harvest_finished_job() -> None:
+    """Once per job, when it has ended: keep its history for comparisons and, if it
+    learned something usable, make it the session's fine-tuned model."""
+    job = ss.get("ch3_job")
+    if job is None or job.meta.get("harvested"):
+        return
+    snap = job.snapshot()
+    if not snap.finished:
+        return
+    job.meta["harvested"] = True
+    result = snap.result
+    if result is None:
+        if snap.status == jobs.FAILED:
+            ss["ch3_notice"] = ("error", f"The fine-tune failed: {snap.error} Earlier results are kept.")
+        else:
+            ss["ch3_notice"] = ("info", "The queued fine-tune was cancelled before it started.")
+        return
+    if result.history:
+        ss["ch3_runs"].append({"name": job.meta["name"], "epochs": list(result.history)})
+    learned = bool(result.steps) and (not result.diverged or result.weights_epoch is not None)
+    if result.diverged:
+        kept = " The best epoch's weights are kept." if learned else " Earlier results are kept."
+        ss["ch3_notice"] = ("error", f"Training stopped: {result.diverged}{kept}")
+    elif result.cancelled:
+        ss["ch3_notice"] = ("info", f"Stopped after {len(result.steps)} of "
+                                    f"{result.steps[-1].total_steps if result.steps else '?'} steps; "
+                                    "everything learned so far is kept." if learned else
+                                    "Stopped before the first step: nothing was learned.")
+    elif result.stopped_early:
+        ss["ch3_notice"] = ("info", f"Early stopping: evaluation accuracy stopped improving; "
+                                    f"the weights of epoch {result.best_epoch} are kept.")
+    else:
+        ss.pop("ch3_notice", None)
+    if learned:
+        result.run_name = job.meta["name"]
+        ss["ch3_result"] = result
+        ss["finetuned"] = result
+        ss.pop("ch3_loaded", None)
+
+
+harvest_finished_job()
+
+
+# --------------------------------------------------------------------------- 1 · data
+
+st.header("1 · The data")
+data = ch3_data.choose_data()
+
+
+# --------------------------------------------------------------------------- 2 · model & knobs
+
+st.header("2 · The model and its knobs")
+col_model, col_a, col_b, col_c = st.columns([1.4, 1, 1, 1])
+with col_model:
+    model_folder = ss.get("ch3_model_folder")  # tests put a tiny BERT's folder here
+    if model_folder:
+        model_id = model_folder
+        st.caption(f"Model folder: `{model_folder}`")
+    else:
+        model_id = ui.model_picker(key="ch3_model", label="Pretrained model")
+with col_a:
+    epochs = st.slider("Epochs", 1, 20, key="ch3_epochs",
+                       help="One epoch = every training sentence seen once.")
+    batch_size = st.select_slider("Batch size", [4, 8, 16, 32, 64], key="ch3_batch",
+                                  help="Sentences per step. The talk went from 64 down to 16 and generalised better.")
+with col_b:
+    learning_rate = st.select_slider(
+        "Learning rate", [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0],
+        key="ch3_lr", format_func=lambda v: f"{v:g}",
+        help="How big a nudge each step gives the weights. Too big and it stops learning (or the loss explodes).")
+    max_length = st.select_slider("Max length (tokens)", [16, 32, 64, 128],
+                                  key="ch3_max_length", help="Longer sentences are cut here.")
+with col_c:
+    freeze = st.radio("Freeze", list(ft.FREEZE_CHOICES),
+                      key="ch3_freeze", horizontal=True,
+                      help="embeddings: keep the token table as pretrained (faster). "
+                           "encoder: train only the new layer on top.")
+    seed = st.number_input("Seed", 0, 10_000, key="ch3_seed",
+                           help="Same seed, same data, same settings: the same run.")
+    early = st.toggle("Early stopping", key="ch3_early",
+                      help="Stop when evaluation accuracy hasn't improved for a few epochs; keep the best epoch.")
+    patience = st.number_input("Patience (epochs)", 1, 10, key="ch3_patience", disabled=not early)
+
+config = ft.FinetuneConfig(
+    model_id=model_id, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+    max_length=int(max_length), seed=int(seed), freeze=freeze,
+    early_stopping_patience=int(patience) if early else None,
+)
+
+job = ss.get("ch3_job")
+busy = job is not None and not job.snapshot().finished
+
+
+def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
+    """Check everything a user can get wrong here, then queue the job and return."""
+    problems = config.problems()
+    if problems:
+        ui.friendly_error(problems[0])
+        return
+    try:
+        ft.check_data(train, evaluation)
+    except ft.FinetuneError as error:
+        ui.friendly_error(str(error))
+        return
+    number = len(ss["ch3_runs"]) + 1
+    name = f"Run {number} · batch {config.batch_size} · lr {config.learning_rate:g} · {config.epochs} ep"
+
+    def work(on_step, on_epoch, should_stop):
+        return ft.finetune(train, evaluation, config, on_step=on_step, on_epoch=on_epoch, should_stop=should_stop)
+
+    new_job = jobs.submit(work, meta={"name": name, "epochs": config.epochs})
+    session_jobs = jobs_of_this_session()
+    session_jobs[:] = [j for j in session_jobs if not j.snapshot().finished] + [new_job]
+    ss["ch3_job"] = new_job
+    ss.pop("ch3_notice", None)
+    st.rerun()
+
+
+start_col, note_col = st.columns([1, 3])
+with start_col:
+    start = st.button("Start fine-tuning", key="ch3_start", type="primary", icon=":material/play_arrow:",
+                      disabled=busy or data is None, width="stretch")
+with note_col:
+    if data is not None:
+        st.markdown(f"**{len(data.train.texts)}** training sentences, **{len(data.eval.texts)}** evaluation "
+                    f"sentences, **{len(data.labels)}** labels; "
+                    f"{config.epochs} epochs × {-(-len(data.train.texts) // config.batch_size)} steps.")
+if start and data is not None and not busy:
+    start_finetune(data.train, data.eval, config)
+
+
+# --------------------------------------------------------------------------- 3 · live
+
+
+def draw_status(snap: jobs.JobSnapshot, job: jobs.Job) -> None:
+    if snap.status == jobs.QUEUED:
+        ahead = snap.position - 1
+        st.progress(0.0, text=f"Queued: {'you are next' if ahead == 0 else f'{ahead} fine-tune(s) ahead of yours'}. "
+                              "This server trains one model at a time.")
+        st.button("Cancel", key="ch3_cancel", on_click=job.stop, icon=":material/close:")
+        return
+    if snap.status == jobs.RUNNING:
+        last = snap.last_step
+        if last is None:
+            st.progress(0.0, text=f"Loading the pretrained model and tokenizing… ({views.duration(snap.running_seconds)})")
+        else:
+            text = (f"Step {last.step} of {last.total_steps} · epoch {last.epoch} of {job_epochs(job)} · "
+                    f"loss {last.loss:.3f} · {last.examples_per_second:.0f} sentences/s · "
+                    f"about {views.duration(last.eta)} left")
+            st.progress(min(1.0, last.step / last.total_steps), text=text)
+        if snap.stop_requested:
+            st.caption("Stopping after this step…")
+        else:
+            st.button("Stop", key="ch3_stop", on_click=job.stop, icon=":material/stop:",
+                      help="Stops at the next step and keeps everything learned so far.")
+
+
+def job_epochs(job: jobs.Job) -> int:
+    return job.meta.get("epochs", "?")
+
+
+def draw_charts(snap: jobs.JobSnapshot, name: str) -> None:
+    others = [run for run in ss["ch3_runs"] if run["name"] != name]
+    compare = None
+    if others:
+        choice = st.selectbox("Compare with an earlier run", ["(none)"] + [run["name"] for run in others],
+                              key="ch3_compare")
+        compare = next(((run["name"], run["epochs"]) for run in others if run["name"] == choice), None)
+    left, right = st.columns(2)
+    with left:
+        if snap.epochs or compare:
+            ui.chart(views.accuracy_by_epoch(snap.epochs, compare), key="ch3_epoch_chart", height=420)
+        else:
+            st.info("The accuracy per epoch appears here after the first epoch.")
+    with right:
+        if snap.steps:
+            ui.chart(views.training_steps(snap.steps), key="ch3_step_chart", height=420)
+
+
+def live_panel() -> None:
+    job = ss.get("ch3_job")
+    if job is None:
+        st.info("Press **Start fine-tuning** to train. Training runs in the background: "
+                "you can visit other pages and come back.")
+        return
+    polling = not job.snapshot().finished
+
+    @st.fragment(run_every=0.5 if polling else None)
+    def panel():
+        snap = job.snapshot()
+        if polling and snap.finished:
+            st.rerun()  # the whole page: harvest the result, draw it, stop polling
+        st.subheader(job.meta["name"])
+        draw_status(snap, job)
+        draw_charts(snap, job.meta["name"])
+
+    panel()
+
+
+st.header("3 · Training")
+notice = ss.get("ch3_notice")
+if notice:
+    (st.error if notice[0] == "error" else st.info)(notice[1])
+live_panel()
+
+
+# --------------------------------------------------------------------------- 4 · results
+
+ch3_results.results_section(data)

@@ -1,0 +1,187 @@
+"""Chapter 3, section 1: choose the sentences to learn from and to be tested on.
+
+The shipped cancellation reasons (the talk's 8 labels, a training file and a
+*different* evaluation file), or your own CSV files: we show what is in them —
+sentences per label, duplicates, empty rows, which columns we read — before
+anything trains, because bad data was the talk's most expensive lesson.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import datasets
+from pages import ch3_views as views, ui
+
+ss = st.session_state
+SHIPPED = "Why customers cancel (shipped with the app)"
+UPLOAD = "My own CSV files"
+ALL = "all"
+AUTO = "(detect)"
+
+
+@dataclass
+class ChosenData:
+    train: datasets.LabelledTexts
+    eval: datasets.LabelledTexts
+    labels: list[str]
+    note: str = ""
+
+
+@st.cache_data(show_spinner=False)
+def shipped(split: str) -> datasets.LabelledTexts:
+    return datasets.load_shipped(split)
+
+
+def choose_data() -> ChosenData | None:
+    source = st.radio("Sentences", [SHIPPED, UPLOAD], key="ch3_source", horizontal=True,
+                      label_visibility="collapsed")
+    if source == SHIPPED:
+        chosen = ChosenData(shipped("train"), shipped("eval"), [],
+                            "Two different files: no evaluation sentence is in the training file.")
+    else:
+        chosen = uploaded_data()
+        if chosen is None:
+            return None
+    per_label = st.select_slider(
+        "Quick demo: training sentences per label", [2, 5, 10, 20, ALL], key="ch3_per_label",
+        help="Fewer sentences train in seconds (good on stage); 'all' is the real run.")
+    if per_label != ALL:
+        chosen.train = datasets.first_per_label(chosen.train, int(per_label))
+    chosen.labels = list(chosen.train.label_names)
+    counts_col, text_col = st.columns([2, 1])
+    with counts_col:
+        ui.chart(views.class_counts(chosen.train.class_counts(), chosen.eval.class_counts()),
+                 key="ch3_counts", height=340)
+    with text_col:
+        st.metric("Training sentences", len(chosen.train))
+        st.metric("Evaluation sentences", len(chosen.eval))
+        if chosen.note:
+            st.caption(chosen.note)
+    return chosen
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def uploaded_data() -> ChosenData | None:
+    """Your own training CSV (and optionally an evaluation CSV), checked and described.
+    Returns None, with a message on the page, when they can't be trained on."""
+    st.caption("A CSV with a sentence column (text, sentence, utterance, …) and a label column "
+               "(label, category, intent, …), or the talk's headerless `label,text` rows. UTF-8, up to "
+               f"{datasets.MAX_BYTES // 2**20} MB and {datasets.MAX_ROWS:,} rows.")
+    left, right = st.columns(2)
+    with left:
+        train_report = upload_and_inspect("train", "Training CSV")
+    with right:
+        eval_report = upload_and_inspect("eval", "Evaluation CSV (optional)", min_labels=1, min_rows_per_label=1)
+    if train_report is None:
+        return None
+    train = train_report.data
+    if ss.get("ch3_upload_eval") is None:
+        share = st.slider("No evaluation file: hold out this share of every label for evaluation (%)",
+                          10, 50, step=5, key="ch3_eval_share")
+        try:
+            train, evaluation = datasets.stratified_split(train, share / 100, seed=0)
+        except datasets.DatasetError as error:
+            ui.friendly_error(str(error))
+            return None
+        return ChosenData(train, evaluation, [], f"{share}% of every label held out (stratified split, seed 0).")
+    if eval_report is None:
+        return None
+    try:
+        train, evaluation = datasets.align_labels(train, eval_report.data)
+    except datasets.DatasetError as error:
+        ui.friendly_error(str(error))
+        return None
+    leaked = datasets.shared_texts(train, evaluation)
+    if leaked:
+        st.warning(f"{len(leaked)} evaluation sentence(s) also appear in the training file, e.g. "
+                   f"\"{leaked[0]}\": evaluation accuracy will look better than it really is.")
+    return ChosenData(train, evaluation, [], "Labels are matched by name across the two files.")
+
+
+def upload_and_inspect(kind: str, label: str, **limits) -> datasets.CsvReport | None:
+    """One file uploader, remembered across pages, with what the file holds below it."""
+    key, stored_key = f"ch3_{kind}_csv", f"ch3_upload_{kind}"
+    upload = st.file_uploader(label, type=["csv", "txt", "tsv"], key=key)
+    if upload is not None and (ss.get(stored_key) or {}).get("id") != upload.file_id:
+        # A new file: keep its bytes (an uploader forgets them when you change page)
+        # and detect its columns afresh.
+        ss[stored_key] = {"id": upload.file_id, "name": upload.name, "raw": upload.getvalue()[: datasets.MAX_BYTES + 1]}
+        ss.pop(f"ch3_{kind}_text_col", None)
+        ss.pop(f"ch3_{kind}_label_col", None)
+    stored = ss.get(stored_key)
+    if stored is None:
+        return None
+    if upload is None:
+        st.caption(f"Using **{stored['name']}**, uploaded earlier.")
+        if st.button("Forget this file", key=f"ch3_forget_{kind}"):
+            ss.pop(stored_key, None)
+            st.rerun()
+    # The pickers' values are read before the pickers are drawn: a change reruns the
+    # page, and the file is then read with the chosen columns.
+    chosen = [ss.get(f"ch3_{kind}_{what}_col", AUTO) for what in ("text", "label")]
+    text_col, label_col = [None if c == AUTO else c for c in chosen]
+    source = io.BytesIO(stored["raw"])
+    source.name = stored["name"]  # messages name the file
+    try:
+        report = datasets.inspect_csv(source, text_column=text_col, label_column=label_col, **limits)
+    except datasets.DatasetError as error:
+        ui.friendly_error(str(error))
+        report = None
+    if report is None or report.has_header:
+        column_pickers(kind, header_cells(stored["raw"]))
+    if report is not None:
+        describe(report)
+    return report
+
+
+def header_cells(raw: bytes) -> list[str]:
+    """The first row's cells, for the column pickers; [] when it can't be read."""
+    try:
+        first = raw.decode("utf-8-sig").splitlines()[0]
+        delimiter = "," if "," in first else next((d for d in ";\t|" if d in first), ",")
+        return [cell.strip() for cell in next(csv.reader([first], delimiter=delimiter))]
+    except (UnicodeDecodeError, IndexError, StopIteration, csv.Error):
+        return []
+
+
+def column_pickers(kind: str, columns: list[str]) -> None:
+    """'(detect)' by default: the chance to correct which columns were used."""
+    if len(columns) < 2:
+        return
+    a, b = st.columns(2)
+    a.selectbox("Sentence column", [AUTO, *columns], key=f"ch3_{kind}_text_col")
+    b.selectbox("Label column", [AUTO, *columns], key=f"ch3_{kind}_label_col")
+
+
+def describe(report: datasets.CsvReport) -> None:
+    """What is in the file: rows, columns used, and anything worth a second look."""
+    counts = report.class_counts
+    st.markdown(f"**{len(report.data)}** sentences, **{len(counts)}** labels "
+                f"(smallest: {min(counts.values())}, largest: {max(counts.values())}). "
+                f"{report.describe_columns()}")
+    notes = report.warnings()
+    for note in notes:
+        st.warning(note)
+    if not notes and report.near_duplicates_checked:
+        st.caption("No empty rows, no duplicates, no near-duplicates.")
+    pairs = duplicate_pairs(report)
+    if pairs:
+        with st.expander(f"Show the {len(pairs)} duplicate / near-duplicate pair(s)"):
+            st.dataframe(pairs, hide_index=True, width="stretch")
+
+
+def duplicate_pairs(report: datasets.CsvReport, limit: int = 50) -> list[dict]:
+    text_at = dict(zip(report.row_numbers, report.data.texts))
+    label_at = dict(zip(report.row_numbers, report.data.labels))
+    pairs = [(group[0], other, 1.0) for group in report.exact_duplicates for other in group[1:]]
+    pairs += list(report.near_duplicates)
+    return [{"row": a, "sentence": text_at[a], "label": label_at[a], "similar row": b,
+             "similar sentence": text_at[b], "its label": label_at[b], "similarity": similarity}
+            for a, b, similarity in pairs[:limit]]

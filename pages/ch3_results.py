@@ -1,0 +1,163 @@
+"""Chapter 3, section 4: what the fine-tuned model learned, and keeping it.
+
+Drawn from st.session_state only ("ch3_result": the latest run that learned
+something; "ch3_loaded": a model loaded back from a zip), so it survives
+reruns, failed runs and trips to other pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import finetune as ft
+from pages import ch3_views as views, ui
+
+ss = st.session_state
+TRY_DEFAULT = "Honestly it just costs way more than I want to pay"
+
+
+@dataclass
+class LoadedModel:
+    """A model loaded back from a zip: the same .model/.tokenizer/.labels as a run's result."""
+
+    model: Any
+    tokenizer: Any
+    labels: list[str]
+    name: str
+
+
+def results_section(data=None) -> None:
+    st.header("4 · What the model learned")
+    result = ss.get("ch3_result")
+    if result is None and ss.get("ch3_loaded") is None:
+        st.info("After a run (or after loading a saved model below) this section shows the confusion matrix, "
+                "per-label scores, the sentences the model got wrong and a box to try your own sentence.")
+    if result is not None:
+        scoreboard(result)
+        if result.eval_predictions is not None:
+            mistakes_and_scores(result.labels, result.eval_predictions)
+    save_and_load(result, data)
+    try_it()
+
+
+def scoreboard(result) -> None:
+    st.subheader(getattr(result, "run_name", "Latest run"))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Training accuracy", views.percent(result.train_accuracy),
+              help="Measured on the batches while they were being learned.")
+    c2.metric("Evaluation accuracy", views.percent(result.eval_accuracy),
+              help="On a different set of sentences the model never trained on.")
+    c3.metric("Time (incl. model load)", views.duration(result.seconds))
+    c4.metric("Speed", f"{result.examples_per_second:.0f} sentences/s")
+    if result.train_accuracy is not None and result.eval_accuracy is not None:
+        gap = 100 * (result.train_accuracy - result.eval_accuracy)
+        st.markdown(
+            f"The model scores **{views.percent(result.train_accuracy)}** on what it studied but "
+            f"**{views.percent(result.eval_accuracy)}** on sentences it has never seen — a gap of "
+            f"**{gap:.1f} points**. The talk saw the same thing (98% vs 90%): the evaluation number, "
+            "from a different file, is the one that tells you how it will do on real customers."
+        )
+
+
+def scorecard(labels, predictions):
+    """(confusion matrix as lists, per-label precision/recall/F1 table) from scikit-learn."""
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    matrix = confusion_matrix(predictions.y_true, predictions.y_pred, labels=list(labels)).tolist()
+    report = classification_report(predictions.y_true, predictions.y_pred, labels=list(labels),
+                                   output_dict=True, zero_division=0)
+    rows = {name: report[name] for name in [*labels, "macro avg", "weighted avg"] if name in report}
+    table = pd.DataFrame(rows).T[["precision", "recall", "f1-score", "support"]]
+    table["support"] = table["support"].astype(int)
+    return matrix, table
+
+
+def mistakes_and_scores(labels, predictions) -> None:
+    matrix, table = scorecard(labels, predictions)
+    left, right = st.columns([1.1, 1])
+    with left:
+        ui.chart(views.confusion_matrix(list(labels), matrix), key="ch3_confusion", height=520)
+    with right:
+        st.markdown("**Per label** (scikit-learn's classification report on the evaluation sentences)")
+        st.dataframe(table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1-score": "{:.2f}"}),
+                     width="stretch", key="ch3_report")
+        st.caption("Precision: when it says *price*, how often is it price? Recall: of the real *price* "
+                   "sentences, how many did it find? F1 combines the two.")
+    mistakes = predictions.mistakes()
+    st.markdown(f"**The {len(mistakes)} evaluation sentences it got wrong**" if mistakes
+                else "**It got every evaluation sentence right.**")
+    if mistakes:
+        st.dataframe(
+            pd.DataFrame(mistakes, columns=["sentence", "true label", "model said", "confidence"]),
+            column_config={"confidence": st.column_config.ProgressColumn(
+                "confidence", min_value=0.0, max_value=1.0, format="percent")},
+            hide_index=True, width="stretch", key="ch3_mistakes",
+        )
+
+
+def try_it() -> None:
+    model = ss.get("finetuned")
+    if model is None:
+        return
+    st.subheader("Try it")
+    text = st.text_input("A reason a customer might give for cancelling", key="ch3_try")
+    if not text.strip():
+        st.warning("Type a sentence to see what the model makes of it.")
+        return
+    probs = ft.predict_proba(model.model, model.tokenizer, [text], model.labels)[0]
+    best = max(probs, key=probs.get)
+    st.markdown(f"The model says **{best}** ({views.percent(probs[best])}).")
+    ui.chart(views.probabilities(probs), key="ch3_try_chart", height=max(300, 45 * len(probs)))
+
+
+def save_and_load(result, data) -> None:
+    """Download the fine-tuned weights as a zip; load such a zip back (no pickle, ever)."""
+    from core import model_io
+
+    st.subheader("Keep it: save the weights, load them back")
+    left, right = st.columns(2)
+    with left:
+        if result is not None:
+            st.download_button(
+                "Download the fine-tuned model (.zip)",
+                data=lambda: model_io.model_zip_bytes(result),
+                file_name="finetuned-bert.zip", mime="application/zip", on_click="ignore",
+                key="ch3_download", icon=":material/download:",
+            )
+            st.caption("safetensors weights, config, tokenizer and label names: loads with transformers, "
+                       "or back into this page.")
+        else:
+            st.caption("Train a model to download it.")
+    with right:
+        upload = st.file_uploader("Load a fine-tuned model (.zip)", type=["zip"], key="ch3_zip")
+        if upload is None:
+            ss.pop("ch3_zip_id", None)
+            ss.pop("ch3_zip_error", None)
+        elif ss.get("ch3_zip_id") != upload.file_id:  # each upload is read once, not on every rerun
+            ss["ch3_zip_id"] = upload.file_id
+            try:
+                with st.spinner("Checking and loading the model…"):
+                    loaded = LoadedModel(*model_io.load_model_zip(upload.getvalue()), name=upload.name)
+            except model_io.ModelZipError as error:
+                ss["ch3_zip_error"] = str(error)
+            else:
+                ss.pop("ch3_zip_error", None)
+                ss["ch3_loaded"] = loaded
+                ss["finetuned"] = loaded
+        if ss.get("ch3_zip_error"):
+            ui.friendly_error(f"That zip can't be used: {ss['ch3_zip_error']} Your current model is unchanged.")
+        loaded = ss.get("ch3_loaded")
+        if loaded is not None:
+            st.success(f"Loaded {loaded.name}: a model with {len(loaded.labels)} labels: {', '.join(loaded.labels)}. "
+                       "It now answers in *Try it* below.")
+            if data is not None and st.button("Evaluate it on the current evaluation sentences", key="ch3_eval_loaded"):
+                try:
+                    loss, accuracy, _ = ft.evaluate(loaded.model, loaded.tokenizer, data.eval, loaded.labels)
+                except ft.FinetuneError as error:
+                    ui.friendly_error(str(error))
+                else:
+                    st.metric("Evaluation accuracy of the loaded model", views.percent(accuracy))

@@ -1,0 +1,142 @@
+"""Chapter 3's charts: plain functions from reports to plotly figures.
+
+No streamlit here, so each chart can be built (and tested) on its own; the
+page decides where they go. Colours follow pages/ui.py: training blue,
+evaluation red, on every chart of the app.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+TRAIN_COLOR = "#1f77b4"
+EVAL_COLOR = "#d62728"
+GAP_FILL = "rgba(214, 39, 40, 0.12)"
+MAX_POINTS = 400  # per curve: keeps a redraw every half second cheap
+
+
+def percent(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def duration(seconds) -> str:
+    """'42 s', '3 min 05 s': ETAs and run times for humans."""
+    if seconds is None:
+        return "–"
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def downsample(values: list, limit: int = MAX_POINTS) -> list:
+    """Every k-th item (and always the last) so a long curve stays under `limit` points."""
+    if len(values) <= limit:
+        return list(values)
+    stride = -(-len(values) // limit)
+    picked = values[::stride]
+    if picked[-1] is not values[-1]:
+        picked.append(values[-1])
+    return picked
+
+
+def accuracy_by_epoch(epochs: list, compare: tuple[str, list] | None = None, title: str | None = None):
+    """Train vs evaluation accuracy per epoch on one axis; the gap between them shaded.
+
+    The gap is the talk's lesson in one picture: accuracy on the sentences the
+    model trains on (talk: 98%) runs ahead of accuracy on a file it never saw
+    (talk: 90%). `compare` = (name, epoch reports) overlays an earlier run, dashed.
+    """
+    fig = go.Figure()
+    xs = [e.epoch for e in epochs]
+    train = [100 * e.train_accuracy for e in epochs]
+    evals = [None if e.eval_accuracy is None else 100 * e.eval_accuracy for e in epochs]
+    has_eval = any(v is not None for v in evals)
+    if has_eval:
+        fig.add_trace(go.Scatter(x=xs, y=evals, name="evaluation (unseen file)", mode="lines+markers",
+                                 line=dict(color=EVAL_COLOR, width=4), marker=dict(size=10)))
+    fig.add_trace(go.Scatter(
+        x=xs, y=train, name="training", mode="lines+markers",
+        line=dict(color=TRAIN_COLOR, width=4), marker=dict(size=10),
+        fill="tonexty" if has_eval else None, fillcolor=GAP_FILL,
+    ))
+    if epochs and has_eval and evals[-1] is not None:
+        gap = train[-1] - evals[-1]
+        fig.add_annotation(x=xs[-1], y=(train[-1] + evals[-1]) / 2, text=f"gap {gap:+.1f} pts",
+                           showarrow=False, xanchor="left", xshift=12, font=dict(size=16, color=EVAL_COLOR))
+    if compare:
+        name, other = compare
+        ox = [e.epoch for e in other]
+        fig.add_trace(go.Scatter(x=ox, y=[100 * e.train_accuracy for e in other], name=f"{name}: training",
+                                 mode="lines", line=dict(color=TRAIN_COLOR, width=2, dash="dash"), opacity=0.7))
+        if any(e.eval_accuracy is not None for e in other):
+            fig.add_trace(go.Scatter(
+                x=ox, y=[None if e.eval_accuracy is None else 100 * e.eval_accuracy for e in other],
+                name=f"{name}: evaluation", mode="lines",
+                line=dict(color=EVAL_COLOR, width=2, dash="dash"), opacity=0.7))
+    last_epoch = max([*xs, *([e.epoch for e in compare[1]] if compare else []), 1])
+    fig.update_layout(title=title or "Accuracy per epoch: training vs evaluation",
+                      xaxis=dict(title="epoch", range=[0.8, last_epoch + 0.6], dtick=1),
+                      yaxis=dict(title="accuracy (%)", range=[0, 102]))
+    return fig
+
+
+def training_steps(steps: list):
+    """Per-step training loss (falling) and batch accuracy (rising), one point per batch."""
+    steps = downsample(steps)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    xs = [s.step for s in steps]
+    fig.add_trace(go.Scatter(x=xs, y=[s.loss for s in steps], name="loss", mode="lines",
+                             line=dict(color="#ff7f0e", width=3)), secondary_y=False)
+    fig.add_trace(go.Scatter(x=xs, y=[100 * s.accuracy for s in steps], name="batch accuracy (%)",
+                             mode="lines", line=dict(color=TRAIN_COLOR, width=2)), secondary_y=True)
+    fig.update_layout(title="Every training step: loss and accuracy on the batch")
+    fig.update_xaxes(title_text="step (one batch)")
+    fig.update_yaxes(title_text="loss", rangemode="tozero", secondary_y=False)
+    fig.update_yaxes(title_text="accuracy (%)", range=[0, 102], secondary_y=True, showgrid=False)
+    return fig
+
+
+def class_counts(train_counts: dict, eval_counts: dict | None = None):
+    """How many sentences each label has, training and evaluation side by side."""
+    labels = list(train_counts)
+    for label in eval_counts or {}:
+        if label not in labels:
+            labels.append(label)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=labels, y=[train_counts.get(label, 0) for label in labels], name="training",
+                         marker_color=TRAIN_COLOR, text=[train_counts.get(label, 0) for label in labels],
+                         textposition="outside"))
+    if eval_counts:
+        fig.add_trace(go.Bar(x=labels, y=[eval_counts.get(label, 0) for label in labels], name="evaluation",
+                             marker_color=EVAL_COLOR, text=[eval_counts.get(label, 0) for label in labels],
+                             textposition="outside"))
+    fig.update_layout(title="Sentences per label", barmode="group", yaxis=dict(title="sentences"))
+    return fig
+
+
+def confusion_matrix(labels: list[str], matrix: list[list[int]]):
+    """Rows: the true label, columns: what the model said. The diagonal is right."""
+    fig = go.Figure(go.Heatmap(
+        z=matrix, x=labels, y=labels, colorscale="Blues", showscale=False,
+        text=[[str(v) for v in row] for row in matrix], texttemplate="%{text}", textfont=dict(size=16),
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{z} sentences<extra></extra>",
+    ))
+    fig.update_layout(title="Confusion matrix (evaluation sentences)",
+                      xaxis=dict(title="predicted label", tickangle=-30),
+                      yaxis=dict(title="true label", autorange="reversed"))
+    return fig
+
+
+def probabilities(probs: dict[str, float]):
+    """One bar per label: the softmax output for one sentence, largest on top."""
+    ordered = sorted(probs.items(), key=lambda item: item[1])
+    best = ordered[-1][0] if ordered else None
+    fig = go.Figure(go.Bar(
+        x=[100 * p for _, p in ordered], y=[label for label, _ in ordered], orientation="h",
+        marker_color=[EVAL_COLOR if label == best else TRAIN_COLOR for label, _ in ordered],
+        text=[f"{100 * p:.1f}%" for _, p in ordered], textposition="outside",
+    ))
+    fig.update_layout(title="Probability per label (softmax)", xaxis=dict(title="probability (%)", range=[0, 115]))
+    return fig

@@ -1,0 +1,68 @@
+"""Chapter 3 in a real browser: a short fine-tune of the bundled BERT runs to the
+end while the charts update, the confusion matrix appears, and a broken CSV
+upload gets a readable message instead of a traceback."""
+
+import pytest
+from browser import assert_no_exception, open_page, screenshot, wait_idle
+
+PAGE = "ch3_finetune"
+
+
+def choose_in_select_slider(tab, label: str, option: str):
+    """Streamlit's select_slider is a slider: focus it and walk with the arrow keys."""
+    slider = tab.get_by_role("slider", name=label)
+    slider.focus()
+    for _ in range(12):
+        if slider.get_attribute("aria-valuetext") == option:
+            return
+        slider.press("ArrowLeft")
+        tab.wait_for_timeout(150)
+    assert slider.get_attribute("aria-valuetext") == option
+
+
+@pytest.mark.browser
+def test_short_finetune_runs_to_completion_with_live_charts(page):
+    open_page(page, PAGE)
+    assert_no_exception(page)
+    assert page.get_by_role("heading", name="Fine-tune BERT, live").is_visible()
+
+    choose_in_select_slider(page, "Quick demo: training sentences per label", "2")
+    wait_idle(page)
+    epochs = page.get_by_role("slider", name="Epochs")
+    epochs.focus()
+    for _ in range(10):
+        if epochs.get_attribute("aria-valuenow") == "2":
+            break
+        epochs.press("ArrowLeft")
+        page.wait_for_timeout(100)
+    wait_idle(page)
+    assert page.get_by_text("16 training sentences").first.is_visible() or \
+        page.locator('[data-testid="stMetricValue"]').filter(has_text="16").count() >= 1
+
+    page.get_by_role("button", name="Start fine-tuning").click()
+    # The progress bar appears while it runs; then the results replace it.
+    page.get_by_text("Confusion matrix (evaluation sentences)").wait_for(timeout=180_000)
+    wait_idle(page)
+    assert_no_exception(page)
+    body = page.locator("body").inner_text()
+    assert "Evaluation accuracy" in body
+    assert page.get_by_text("Accuracy per epoch: training vs evaluation").count() >= 1
+    assert page.get_by_text("Every training step: loss and accuracy on the batch").count() >= 1
+    assert page.locator(".js-plotly-plot").count() >= 4  # counts, epochs, steps, confusion (+ try it)
+    assert page.get_by_role("button", name="Download the fine-tuned model (.zip)").is_visible()
+    screenshot(page, "ch3-finetuned")
+
+
+@pytest.mark.browser
+def test_broken_csv_upload_shows_a_message(page):
+    open_page(page, PAGE)
+    page.get_by_text("My own CSV files").click()
+    wait_idle(page)
+    uploader = page.locator('[data-testid="stFileUploader"]').first.locator('input[type="file"]')
+    uploader.set_input_files(files=[{"name": "broken.csv", "mimeType": "text/csv",
+                                     "buffer": "label,text\nprice,caf\xe9 too dear\n".encode("latin-1")}])
+    wait_idle(page)
+    assert_no_exception(page)
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="UTF-8")
+    alert.first.wait_for(timeout=20_000)
+    screenshot(page, "ch3-broken-csv")
