@@ -17,12 +17,9 @@ from core import fizzbuzz, scratch
 
 
 def warm_up() -> None:
-    """Import torch and run one tiny step, so timing a training run measures training, not
-    loading the library (seconds on a cold, busy machine)."""
-    import torch
-
-    layer = torch.nn.Linear(2, 4).double()
-    layer(torch.zeros(1, 2, dtype=torch.float64)).sum().backward()
+    """Import torch and train for one epoch, so timing a run afterwards measures training, not
+    loading the library and its first-call set-up (seconds on a cold, busy machine)."""
+    train_torch(scratch.TrainConfig(epochs=1))
 
 
 def build_model(input_size: int, hidden_size: int, bias: bool = True):

@@ -83,7 +83,7 @@ def history_chart(history, key: str, title_suffix: str = "", height: int = 360, 
                                      line=dict(color=color, dash=dash, width=3)), 1, 2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="accuracy", row=1, col=2)
-    fig.update_yaxes(rangemode="tozero", title_text="error (lower is better)", row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", title_text="error", row=1, col=1)
     if title_suffix:
         chart_title(title_suffix)
     ui.chart(fig, key=key, height=height)

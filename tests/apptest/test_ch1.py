@@ -110,6 +110,10 @@ def test_the_hidden_layer_network_gets_all_of_1_to_100_right_with_the_default_kn
     assert shown["fizzbuzz right"] == "6/6"
     assert "100/100 right" in texts(at.success)
     assert "The network's answer for 1..100 — 100/100 right" in texts(at.markdown)
+    # Inside the network for 15: the trained weights' real arithmetic.
+    code = "\n".join(c.value for c in at.code)
+    assert "h1 = relu(" in code and "softmax → " in code
+    assert "15** → inputs **[0, 0]** → the network says **fizzbuzz**" in texts(at.markdown)
     grid = chart_spec(at, 2)
     assert sum(len(trace["x"]) for trace in grid["data"] if trace["mode"] == "markers+text") == 100
 
@@ -160,13 +164,6 @@ def test_one_weight_gradient_descent_warns_when_the_learning_rate_diverges():
 def test_relu_on_its_own():
     at = open_page("ch1_learning")
     assert "relu([−1, 2, 0]) = **[0, 2, 0]**" in texts(at.markdown)
-
-
-def test_the_arithmetic_for_one_number_uses_the_trained_network():
-    at = train_and_wait(open_page("ch1_learning"))
-    code = "\n".join(c.value for c in at.code)
-    assert "h1 = relu(" in code and "softmax → " in code
-    assert "15** → inputs **[0, 0]** → the network says **fizzbuzz**" in texts(at.markdown)
 
 
 # --- page 4 ---------------------------------------------------------------------------------
