@@ -110,8 +110,9 @@ if missing:
 with col_bank:
     if len(vectors) >= 2:
         short = [f"{i + 1}. {s[:28]}{'…' if len(s) > 28 else ''}" for i, s in enumerate(used)]
-        ui.chart(views.similarity_heatmap(emb.cosine_matrix(vectors), short, f"'{word}' in context: cosine similarity"),
-                 key="ch2_bo_bank", height=400)
+        ui.chart(views.similarity_heatmap(emb.cosine_matrix(vectors), short, f"'{word}' in context: cosine similarity",
+                                          x_labels=[f"{i + 1}." for i in range(len(used))]),
+                 key="ch2_bo_bank", height=330)
     else:
         st.info(f"Give at least two sentences that contain '{word}'.")
 if len(vectors) >= 2:
@@ -130,7 +131,7 @@ st.markdown(
     "A classifier wants one vector per sentence, not one per token. Two common choices: take the **[CLS]** "
     "token's vector, or **average** all the token vectors (mean pooling)."
 )
-col_others, col_table = st.columns([1, 1.4])
+col_others, col_table = st.columns([1, 2])
 with col_others:
     others_raw = views.text_input("Compare your text with (one per line)", "ch2_pool_others", POOL_OTHERS,
                                   area=True, height=130)
@@ -145,7 +146,7 @@ table = pd.DataFrame({
 })
 with col_table:
     st.markdown(f"Cosine similarity with “{text[:60]}{'…' if len(text) > 60 else ''}”")
-    bar = dict(format="%.2f", min_value=0.0, max_value=1.0, width="medium")
+    bar = dict(format="%.2f", min_value=0.0, max_value=1.0, width="small")
     st.dataframe(table, hide_index=True, key="ch2_bo_pooling", column_config={
         "[CLS] pooling": st.column_config.ProgressColumn("[CLS] pooling", **bar),
         "mean pooling": st.column_config.ProgressColumn("mean pooling", **bar),
@@ -167,7 +168,7 @@ col_mlm, col_nsp = st.columns(2)
 with col_mlm:
     st.subheader("Masked language modelling")
     st.graphviz_chart(
-        """digraph { rankdir=LR; bgcolor="transparent"; node [shape=box, style="rounded,filled", fontsize=16, fillcolor="#eef4fb"];
+        """digraph { rankdir=TB; bgcolor="transparent"; node [shape=box, style="rounded,filled", fontsize=18, fillcolor="#eef4fb"];
         input [label="[CLS] the price is [MASK] [SEP]"]; bert [label="BERT", fillcolor="#ffe9b3"];
         guess [label="outrageous? 61%\\nhigh? 12%\\n…", fillcolor="#e3f4e1"];
         input -> bert -> guess; }""", width="stretch")
@@ -177,7 +178,7 @@ with col_mlm:
 with col_nsp:
     st.subheader("Next-sentence prediction")
     st.graphviz_chart(
-        """digraph { rankdir=LR; bgcolor="transparent"; node [shape=box, style="rounded,filled", fontsize=16, fillcolor="#eef4fb"];
+        """digraph { rankdir=TB; bgcolor="transparent"; node [shape=box, style="rounded,filled", fontsize=18, fillcolor="#eef4fb"];
         pair [label="[CLS] the price is outrageous [SEP]\\nI cancelled my order [SEP]"]; bert [label="BERT", fillcolor="#ffe9b3"];
         cls [label="[CLS] vector", fillcolor="#f3e3f4"]; answer [label="is B the next\\nsentence? yes", fillcolor="#e3f4e1"];
         pair -> bert -> cls -> answer; }""", width="stretch")

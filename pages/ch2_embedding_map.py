@@ -193,13 +193,12 @@ if mine:
         "among the closest points on the map."
     )
     score_name = "cosine" if metric == "cosine" else "distance"
-    columns = st.columns(min(len(mine), 2))
     for i, sentence in enumerate(mine):
         true = emb.nearest_neighbours(mine_vectors[i], vectors, k=NEIGHBOURS, metric=metric)
         flat = emb.nearest_neighbours(result.extra_points[i], result.points, k=NEIGHBOURS, metric="euclidean")
         on_map = {n.index for n in flat}
         votes = pd.Series([labels[n.index] for n in true]).value_counts()
-        with columns[i % len(columns)]:
+        with st.container():
             st.markdown(f"**★ #{i + 1}** “{sentence}”  \nNeighbours vote **{votes.index[0]}** "
                         f"({votes.iloc[0]} of {NEIGHBOURS}) · {len(on_map & {n.index for n in true})} of "
                         f"{NEIGHBOURS} also closest on the map")
@@ -208,4 +207,7 @@ if mine:
                 "reason": [labels[n.index] for n in true],
                 score_name: [round(n.score, 3) for n in true],
                 "near on map": ["yes" if n.index in on_map else "no" for n in true],
-            }), hide_index=True, key=f"ch2_map_nn_{i}")
+            }), hide_index=True, key=f"ch2_map_nn_{i}", column_config={
+                "neighbour": st.column_config.TextColumn(width="large"),
+                "reason": st.column_config.TextColumn(width="small"),
+            })

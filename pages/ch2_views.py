@@ -122,10 +122,11 @@ def heatmap(z, x, y, title: str, colorscale="RdBu", zmid=0.0, zmin=None, zmax=No
     return fig
 
 
-def similarity_heatmap(matrix, labels: list[str], title: str) -> go.Figure:
-    """A cosine similarity matrix with every number printed (readable from the back row)."""
+def similarity_heatmap(matrix, labels: list[str], title: str, x_labels: list[str] | None = None) -> go.Figure:
+    """A cosine similarity matrix with every number printed (readable from the back row).
+    x_labels: shorter names for the columns when the row labels are long."""
     unique = unique_labels(labels)
-    fig = heatmap(matrix, unique, unique, title, colorscale="Viridis", zmid=None, zmin=-0.2, zmax=1.0,
+    fig = heatmap(matrix, x_labels or unique, unique, title, colorscale="Viridis", zmid=None, zmin=-0.2, zmax=1.0,
                   text_auto=len(labels) <= 14, hover="%{y} · %{x}: %{z:.3f}<extra></extra>")
     # The numbers are printed in the cells: the colour bar would only steal width.
     fig.update_traces(showscale=len(labels) > 14)

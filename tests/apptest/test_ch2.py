@@ -192,8 +192,10 @@ def test_map_shows_the_shipped_dataset_by_label_with_pca_variance():
     assert points.pop("your sentences") == 2
     assert sum(points.values()) == len(train.texts) and len(points) == len(set(train.labels)) == 8
     assert re.search(r"PCA kept \d+% of the spread", texts(at.markdown))
-    # The visitor's price sentence: its nearest neighbours in 384-D are mostly price sentences.
-    assert "Neighbours vote **price**" in texts(at.markdown)
+    # The visitor's sentences: their nearest neighbours in 384-D carry the right reason.
+    assert "“I found the same thing for half the price elsewhere”  \nNeighbours vote **found elsewhere**" \
+        in texts(at.markdown)
+    assert "“Your website kept crashing at checkout”  \nNeighbours vote **error**" in texts(at.markdown)
     neighbours = at.dataframe[0].value
     assert len(neighbours) == 5 and neighbours["cosine"].is_monotonic_decreasing
     # No fine-tuned model in this session yet: a link to chapter 3 instead of the second map.
@@ -203,6 +205,7 @@ def test_map_shows_the_shipped_dataset_by_label_with_pca_variance():
 
 def test_map_euclidean_tsne_and_empty_sentences():
     at = open_page("ch2_embedding_map")
+    at.selectbox(key="ch2_map_split").set_value("eval").run()  # 160 sentences: a quicker t-SNE
     at.radio(key="ch2_map_metric").set_value("euclidean").run()
     neighbours = at.dataframe[0].value
     assert neighbours["distance"].is_monotonic_increasing
