@@ -45,6 +45,14 @@ def jobs_of_this_session() -> list:
 # --------------------------------------------------------------------------- results: shipped, uploaded, live
 
 
+def chart(fig, key: str, height: int | None = None) -> None:
+    """pages/ui.style, plus room at the top for the title *and* a legend row or two
+    above the plot (with ui.style's 50 px top margin the two overlap)."""
+    fig = ui.style(fig, height=height or fig.layout.height or 400)
+    fig.update_layout(margin=dict(t=100), title=dict(y=0.985, yanchor="top", x=0.01, xanchor="left"))
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+
+
 def load_shipped_results() -> None:
     """Once per session: the precomputed file, or a clear message if it is unusable."""
     if "ch4_file" in ss:
@@ -262,19 +270,24 @@ def lesson_diverse(model_id):
     st.markdown("The talk's costliest shortcut: instead of labelling 800 sentences by hand, it labelled 400 and "
                 "had a model **rephrase** them — and accuracy went *down*. A rephrased sentence teaches the model "
                 "almost nothing it did not already see. Here: **N** sentences per label; the same N **plus a "
-                "rephrasing of each**; and **2N different** sentences — all tested on the same unseen file.")
+                "rephrasing of each**; and **2N different** sentences — all tested on the same unseen file. "
+                "To be fair, every set gets the same number of training steps (the N set trains twice as many "
+                "epochs): only *what* the model sees differs, not how long it trains.")
     result, origin = current("diverse_data")
     if result and result["data"]["arms"]:
         source_line(result, origin)
-        ui.chart(views.diverse_bars(result["data"]), key="ch4_chart_diverse", height=420)
+        chart(views.diverse_bars(result["data"]), key="ch4_chart_diverse", height=420)
         st.markdown(views.diverse_conclusion(result["data"]))
     defaults = lessons.DiverseSettings()
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns([2, 2, 1])
     with c1:
         n = per_label_slider("diverse_data", defaults.per_label, top=25, label="N: sentences per label")
     with c2:
         epochs = epochs_slider("diverse_data", defaults.epochs)
-    settings = lessons.DiverseSettings(model_id=model_id, per_label=n, epochs=epochs) if model_id else None
+    with c3:
+        seed = st.number_input("Seed", 0, 999, step=1, key=remember("ch4_diverse_data_seed", defaults.seed))
+    settings = lessons.DiverseSettings(model_id=model_id, per_label=n, epochs=epochs,
+                                       seed=int(seed)) if model_id else None
     run_controls("diverse_data", settings, result if origin == "Precomputed" else None)
     near_duplicate_finder(model_id)
 
@@ -342,7 +355,7 @@ def lesson_noise(model_id):
     result, origin = current("label_noise")
     if result and result["data"]["points"]:
         source_line(result, origin)
-        ui.chart(views.noise_curve(result["data"]), key="ch4_chart_noise", height=420)
+        chart(views.noise_curve(result["data"]), key="ch4_chart_noise", height=420)
         st.markdown(views.noise_conclusion(result["data"]))
     defaults = lessons.NoiseSettings()
     c1, c2, c3 = st.columns([1, 1, 2])
@@ -372,9 +385,9 @@ def lesson_batch(model_id):
         source_line(result, origin)
         left, right = st.columns([3, 2])
         with left:
-            ui.chart(views.batch_accuracy(result["data"]), key="ch4_chart_batch", height=400)
+            chart(views.batch_accuracy(result["data"]), key="ch4_chart_batch", height=400)
         with right:
-            ui.chart(views.batch_time(result["data"]), key="ch4_chart_batch_time", height=400)
+            chart(views.batch_time(result["data"]), key="ch4_chart_batch_time", height=400)
         st.markdown(views.batch_conclusion(result["data"]))
     defaults = lessons.BatchSettings()
     c1, c2, c3 = st.columns([1, 1, 2])
@@ -401,7 +414,7 @@ def lesson_fitting(model_id):
     result, origin = current("fitting")
     if result and result["data"]["curves"]:
         source_line(result, origin)
-        ui.chart(views.fitting_curves(result["data"]), key="ch4_chart_fitting", height=430)
+        chart(views.fitting_curves(result["data"]), key="ch4_chart_fitting", height=430)
         st.markdown(views.fitting_conclusion(result["data"]))
     defaults = lessons.FittingSettings()
     c1, c2, c3, c4 = st.columns(4)
@@ -428,7 +441,7 @@ def lesson_models(model_id):
     result, origin = current("models")
     if result and result["data"]["measured"]:
         source_line(result, origin)
-        ui.chart(views.models_bars(result["data"]), key="ch4_chart_models")
+        chart(views.models_bars(result["data"]), key="ch4_chart_models")
         st.markdown(views.models_conclusion(result["data"]))
     defaults = lessons.ModelSettings()
     c1, c2 = st.columns(2)
@@ -453,14 +466,14 @@ def lesson_weights(model_id):
     if result and result["data"]["layers"]:
         data = result["data"]
         source_line(result, origin)
-        ui.chart(views.alpha_by_layer(data), key="ch4_chart_alpha", height=440)
+        chart(views.alpha_by_layer(data), key="ch4_chart_alpha", height=440)
         st.markdown(views.weights_conclusion(data))
         labels = [layer["label"] for layer in data["layers"]]
         default = "L0 ffn-in" if "L0 ffn-in" in labels else labels[0]
         if ss.get("ch4_layer") not in labels:
             ss["ch4_layer"] = default
         layer = st.selectbox("Layer to look inside", labels, key="ch4_layer")
-        ui.chart(views.spectrum_chart(data.get("spectra", {}), layer), key="ch4_chart_spectrum", height=420)
+        chart(views.spectrum_chart(data.get("spectra", {}), layer), key="ch4_chart_spectrum", height=420)
     with st.expander("What alpha can and can't tell you", icon=":material/info:"):
         st.markdown(
             "- **How it is fitted:** for every candidate start of the tail λ_min, the most likely exponent is "
@@ -492,9 +505,9 @@ def lesson_hardware(model_id):
         source_line(result, origin)
         left, right = st.columns(2)
         with left:
-            ui.chart(views.hardware_speed(result["data"]), key="ch4_chart_speed", height=380)
+            chart(views.hardware_speed(result["data"]), key="ch4_chart_speed", height=380)
         with right:
-            ui.chart(views.hardware_times(result["data"]), key="ch4_chart_times", height=380)
+            chart(views.hardware_times(result["data"]), key="ch4_chart_times", height=380)
         st.markdown(views.hardware_conclusion(result["data"]))
     defaults = lessons.HardwareSettings()
     steps = st.slider("Timed steps per device", 2, 30, key=remember("ch4_hardware_steps", defaults.steps))
