@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+from pages import ui  # noqa: F401  (every page imports it: see ui's router note)
+
 st.title("FizzBuzz to BERT")
 st.markdown(
     "#### A neural network is just multiplication. Let's take that all the way to fine-tuning a real BERT — live."

@@ -10,6 +10,22 @@ import streamlit as st
 
 from core import models
 
+
+def _use_the_router_even_on_a_deep_link() -> None:
+    """Streamlit treats a folder named pages/ as an old-style multipage app until
+    app.py has called st.navigation once in this process. So on a fresh server
+    (a Cloud app waking up, a speaker's bookmark) a first request for /ch3_finetune
+    would run that page alone, with a sidebar of raw file names. Every page imports
+    this module: switch the process to the router and rerun through app.py."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+_use_the_router_even_on_a_deep_link()
+
 # Colours fixed per idea so every chart tells the same story.
 TRAIN_COLOR = "#1f77b4"
 EVAL_COLOR = "#d62728"

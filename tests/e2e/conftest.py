@@ -35,9 +35,19 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def app_url():
+    yield from _serve("streamlit-server.log")
+
+
+@pytest.fixture
+def fresh_app_url():
+    """A server of its own that nobody has visited yet."""
+    yield from _serve("streamlit-fresh-server.log")
+
+
+def _serve(log_name):
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
-    log = open(ROOT / "tests" / "e2e" / "streamlit-server.log", "w")
+    log = open(ROOT / "tests" / "e2e" / log_name, "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
@@ -54,7 +64,7 @@ def app_url():
             except OSError:
                 pass
             if server.poll() is not None or time.time() > deadline:
-                pytest.fail("streamlit run app.py did not start; see tests/e2e/streamlit-server.log")
+                pytest.fail(f"streamlit run app.py did not start; see tests/e2e/{log_name}")
             time.sleep(0.3)
         yield url
     finally:

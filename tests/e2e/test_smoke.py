@@ -15,3 +15,18 @@ def test_page_opens_without_exception(page, url_path):
     assert_no_exception(page)
     assert page.locator("h1").count() >= 1
     screenshot(page, f"smoke-{url_path or 'home'}")
+
+
+@pytest.mark.browser
+def test_a_deep_link_on_a_fresh_server_still_gets_the_chapter_sidebar(browser, fresh_app_url):
+    """The first request a new server sees is a chapter page, not the home page."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    tab = context.new_page()
+    tab.app_url = fresh_app_url
+    open_page(tab, "ch1_confidence")
+    sidebar = tab.locator('[data-testid="stSidebarNav"]')
+    sidebar.get_by_text("1 · A network from scratch").wait_for(timeout=15_000)
+    nav = sidebar.inner_text()
+    assert "1 · A network from scratch" in nav and "ch1 confidence" not in nav
+    assert "confidence" in tab.locator("h1").first.inner_text().lower()
+    context.close()
