@@ -26,8 +26,8 @@ def set_scores(values):
         st.session_state[f"ch1c_score_{name}"] = value
 
 
-for name, value in zip(NAMES, TALK_SCORES):
-    st.session_state.setdefault(f"ch1c_score_{name}", value)
+WIDGETS = {f"ch1c_score_{name}": value for name, value in zip(NAMES, TALK_SCORES)} | {"ch1c_p": 0.6}
+views.keep_widgets(WIDGETS, "ch1c_saved")
 
 st.title("From scores to confidence, and error")
 st.markdown("#### Scores become confidences that add up to 1; error says how far from right they are.")
@@ -102,7 +102,7 @@ st.caption("The goal of learning is an error of 0: 100% on the right answer.")
 # --- moving the prediction ---------------------------------------------------------
 st.subheader("3 · Move the prediction, watch both errors")
 p = st.slider("Confidence in fizz (the rest split evenly between buzz and fizzbuzz)",
-              0.01, 1.0, 0.6, 0.01, key="ch1c_p")
+              0.01, 1.0, step=0.01, key="ch1c_p")
 moved = np.array([p, (1 - p) / 2, (1 - p) / 2])
 sq_now = float(scratch.squared_error(moved, target))
 ce_now = float(scratch.cross_entropy(moved, target))
@@ -126,3 +126,4 @@ views.chart_title("Both errors fall to 0 at 100% — cross-entropy punishes conf
 ui.chart(fig, key="ch1c_curves", height=380)
 st.page_link("pages/ch1_learning.py", label="Next: learning is search — bringing the error down",
              icon=":material/landscape:")
+views.save_widgets(WIDGETS, "ch1c_saved")

@@ -43,16 +43,20 @@ with framework_tab:
     views.code_block(fizzbuzz_torch._train)
 
 st.subheader("Train both")
+WIDGETS = {"ch1f_hidden": 3, "ch1f_lr": 0.3, "ch1f_epochs": 300, "ch1f_seed": 1, "ch1f_loss": "cross_entropy"}
+views.keep_widgets(WIDGETS, "ch1f_saved")
 cols = st.columns([1, 1, 1, 1, 1.4, 1.2], vertical_alignment="bottom")
-hidden = cols[0].number_input("Hidden units", value=3, step=1, key="ch1f_hidden",
+hidden = cols[0].number_input("Hidden units", step=1, key="ch1f_hidden",
                               help=f"{scratch.HIDDEN_RANGE[0]}–{scratch.HIDDEN_RANGE[1]}; 0 = no hidden layer")
-lr = cols[1].number_input("Learning rate", value=0.3, step=0.05, format="%g", key="ch1f_lr")
-epochs = cols[2].number_input("Epochs", value=300, step=100, key="ch1f_epochs",
+lr = cols[1].number_input("Learning rate", step=0.05, format="%g", key="ch1f_lr")
+epochs = cols[2].number_input("Epochs", step=100, key="ch1f_epochs",
                               help="1–5,000 here: torch's per-step overhead makes long runs slow.")
-seed = cols[3].number_input("Seed", value=1, step=1, key="ch1f_seed")
+seed = cols[3].number_input("Seed", step=1, key="ch1f_seed")
 loss = cols[4].radio("Loss", scratch.LOSSES, format_func=scratch.LOSS_NAMES.get, key="ch1f_loss",
                      horizontal=False)
 go_clicked = cols[5].button("Train both", icon=":material/play_arrow:", type="primary", key="ch1f_train", use_container_width=True)
+
+views.save_widgets(WIDGETS, "ch1f_saved")
 
 config = scratch.TrainConfig(hidden_size=int(hidden), learning_rate=float(lr), epochs=int(epochs),
                              seed=int(seed), loss=loss)

@@ -95,11 +95,7 @@ DEFAULT = scratch.default_config("mod")
 KNOBS = {"ch1l_encoding": DEFAULT.encoding, "ch1l_hidden": DEFAULT.hidden_size,
          "ch1l_lr": DEFAULT.learning_rate, "ch1l_epochs": DEFAULT.epochs, "ch1l_seed": DEFAULT.seed,
          "ch1l_loss": DEFAULT.loss, "ch1l_bias": DEFAULT.bias}
-# Widget values are forgotten when you leave the page: restore them from our own copy.
-saved = st.session_state.setdefault("ch1l_saved_knobs", dict(KNOBS))
-for knob, value in saved.items():
-    if knob not in st.session_state:
-        st.session_state[knob] = value
+views.keep_widgets(KNOBS, "ch1l_saved_knobs")  # widget values survive leaving the page
 
 
 def apply(config: scratch.TrainConfig):
@@ -137,7 +133,7 @@ knob_cols[4].number_input("Seed", step=1, key="ch1l_seed")
 with knob_cols[5]:
     st.radio("Loss", scratch.LOSSES, key="ch1l_loss", format_func=scratch.LOSS_NAMES.get)
     st.checkbox("Biases (+ b)", key="ch1l_bias")
-st.session_state["ch1l_saved_knobs"] = {knob: st.session_state[knob] for knob in KNOBS}
+views.save_widgets(KNOBS, "ch1l_saved_knobs")
 
 
 
@@ -155,6 +151,17 @@ config = config_from_knobs()
 problems = scratch.validate_config(config)
 
 
+def _stop_training_of_closed_tab(session_jobs: list) -> None:
+    """Runs when the visitor's session ends (tab closed): no orphaned training thread."""
+    for job in session_jobs:
+        job.stop()
+
+
+@st.cache_resource(scope="session", on_release=_stop_training_of_closed_tab, show_spinner=False)
+def trainings_of_this_session() -> list:
+    return []
+
+
 def start_training():
     # Callbacks run before the script: read the knobs afresh, not this run's leftovers.
     config = config_from_knobs()
@@ -166,7 +173,10 @@ def start_training():
     # A short pause per checkpoint lets the small network's curves be watched as they grow.
     pause = 0.03 if config.encoding == "mod" else 0.0
     every = max(1, config.epochs // 60)
-    st.session_state["ch1l_job"] = scratch.LiveTraining(config, report_every=every, pause_every=pause).start()
+    job = scratch.LiveTraining(config, report_every=every, pause_every=pause).start()
+    st.session_state["ch1l_job"] = job
+    jobs = trainings_of_this_session()
+    jobs[:] = [j for j in jobs if j.snapshot().running] + [job]
 
 
 def stop_training():

@@ -11,6 +11,13 @@ from core import fizzbuzz, scratch
 from pages import ch1_views as views
 from pages import ui
 
+DEFAULT_MATRIX = {  # chosen so that 3 -> [0, 3] scores highest for fizz (the talk's 2.1)
+    "fizz": (0.5, 0.7), "buzz": (0.3, 0.1), "fizzbuzz": (0.2, 0.1), "none": (0.1, 0.05),
+}
+WIDGETS = {"ch1m_input": 3.0, "ch1m_weight": 0.2, "ch1m_n": 3, "ch1m_w3": 0.5, "ch1m_w5": 0.7}
+WIDGETS |= {f"ch1m_W_{name}_{m}": value for name, pair in DEFAULT_MATRIX.items() for m, value in zip((3, 5), pair)}
+views.keep_widgets(WIDGETS, "ch1m_saved")
+
 st.title("A neural network is multiplication")
 st.markdown(
     "#### Input × weight = prediction. Everything else in deep learning is this, scaled up."
@@ -20,8 +27,8 @@ st.markdown(
 st.subheader("1 · One input, one weight")
 left, right = st.columns([2, 3])
 with left:
-    x = st.number_input("Input (the number we ask about)", value=3.0, step=1.0, key="ch1m_input")
-    w = st.slider("Weight", -1.0, 1.0, 0.2, 0.05, key="ch1m_weight")
+    x = st.number_input("Input (the number we ask about)", step=1.0, key="ch1m_input")
+    w = st.slider("Weight", -1.0, 1.0, step=0.05, key="ch1m_weight")
 with right:
     prediction = scratch.neural_network(x, w)
     st.metric("Prediction", views.num(prediction))
@@ -35,7 +42,7 @@ with right:
 st.subheader("2 · Turn the number into a vector: [n mod 3, n mod 5]")
 left, right = st.columns([2, 3])
 with left:
-    n = st.number_input("n", value=3, step=1, key="ch1m_n",
+    n = st.number_input("n", step=1, key="ch1m_n",
                         help="Any whole number from 1 to 1,000,000.")
 valid_n = 1 <= n <= 1_000_000
 if not valid_n:
@@ -57,8 +64,8 @@ st.subheader("3 · Two inputs, two weights: the weighted sum")
 left, right = st.columns([2, 3])
 with left:
     c1, c2 = st.columns(2)
-    w_mod3 = c1.number_input("weight for n mod 3", value=0.5, step=0.1, key="ch1m_w3")
-    w_mod5 = c2.number_input("weight for n mod 5", value=0.7, step=0.1, key="ch1m_w5")
+    w_mod3 = c1.number_input("weight for n mod 3", step=0.1, key="ch1m_w3")
+    w_mod5 = c2.number_input("weight for n mod 5", step=0.1, key="ch1m_w5")
 with right:
     total = scratch.w_sum(encoded, [w_mod3, w_mod5])
     st.markdown(f"### w_sum({views.vector(encoded)}, {views.vector([w_mod3, w_mod5])})")
@@ -71,22 +78,19 @@ st.markdown(
     "Each answer gets its own weights and its own weighted sum, computed independently. "
     "Stack the four weight vectors and you have a matrix; `vect_mat_mul` is just four `w_sum`s."
 )
-DEFAULT_MATRIX = {  # chosen so that 3 -> [0, 3] scores highest for fizz (the talk's 2.1)
-    "fizz": (0.5, 0.7), "buzz": (0.3, 0.1), "fizzbuzz": (0.2, 0.1), "none": (0.1, 0.05),
-}
 left, right = st.columns([2, 3])
 matrix = []
 with left:
     head = st.columns([1.2, 1, 1])
     head[1].markdown("**× n mod 3**")
     head[2].markdown("**× n mod 5**")
-    for name, (a, b) in DEFAULT_MATRIX.items():
+    for name in DEFAULT_MATRIX:
         row = st.columns([1.2, 1, 1], vertical_alignment="center")
         row[0].markdown(f"**{name}**")
         matrix.append([
-            row[1].number_input(f"{name} weight for n mod 3", value=a, step=0.1, key=f"ch1m_W_{name}_3",
+            row[1].number_input(f"{name} weight for n mod 3", step=0.1, key=f"ch1m_W_{name}_3",
                                 label_visibility="collapsed"),
-            row[2].number_input(f"{name} weight for n mod 5", value=b, step=0.1, key=f"ch1m_W_{name}_5",
+            row[2].number_input(f"{name} weight for n mod 5", step=0.1, key=f"ch1m_W_{name}_5",
                                 label_visibility="collapsed"),
         ])
 scores = scratch.vect_mat_mul(encoded, matrix)
@@ -105,3 +109,4 @@ st.info(
     icon=":material/arrow_forward:",
 )
 st.page_link("pages/ch1_confidence.py", label="Next: confidence and error", icon=":material/percent:")
+views.save_widgets(WIDGETS, "ch1m_saved")

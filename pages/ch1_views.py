@@ -18,6 +18,20 @@ from pages import ui
 CLASS_COLORS = ui.CLASS_COLORS
 
 
+def keep_widgets(defaults: dict, store: str) -> None:
+    """Streamlit forgets a widget's value when you leave its page. Call before the widgets:
+    restores them from our own copy (widgets then take their value from session state, so
+    they are created without value=). Pair with save_widgets after the widgets."""
+    saved = st.session_state.setdefault(store, dict(defaults))
+    for key, value in {**defaults, **saved}.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def save_widgets(defaults: dict, store: str) -> None:
+    st.session_state[store] = {key: st.session_state[key] for key in defaults if key in st.session_state}
+
+
 def num(x: float, digits: int = 3) -> str:
     """Short, readable numbers for arithmetic on slides: 0.6 not 0.6000000000000001."""
     if x is None or (isinstance(x, float) and math.isnan(x)):

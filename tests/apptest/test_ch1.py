@@ -178,3 +178,15 @@ def test_numpy_and_torch_reach_the_same_network():
     shown = metrics(at)
     assert shown["NumPy: right on 1..100"] == shown["PyTorch: right on 1..100"] == "100/100"
     assert float(shown["Weights differ by"]) < 1e-9
+
+
+def test_knobs_and_the_trained_network_survive_leaving_the_page():
+    at = train_and_wait(open_page("ch1_learning"))
+    at.number_input(key="ch1l_hidden").set_value(5).run()
+    at.switch_page("pages/ch1_multiplication.py").run()
+    at.slider(key="ch1m_weight").set_value(0.5).run()
+    at.switch_page("pages/ch1_learning.py").run()
+    assert at.number_input(key="ch1l_hidden").value == 5
+    assert metrics(at)["Right on 1..100"] == "100%"  # the network trained before leaving
+    at.switch_page("pages/ch1_multiplication.py").run()
+    assert metrics(at)["Prediction"] == "1.5"
