@@ -65,6 +65,7 @@ def machine_description() -> dict:
         "processor": _cpu_name(),
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
+        "load_average": _load_average(),
     }
     if "torch" not in sys.modules:
         # Don't import torch (a second or more) just to describe the machine.
@@ -89,6 +90,15 @@ def machine_description() -> dict:
     return info
 
 
+def _load_average() -> float | None:
+    """Processes wanting a CPU over the last minute (Linux/macOS). Above the core
+    count the machine was busy and every timing is slower than it would be idle."""
+    try:
+        return round(os.getloadavg()[0], 1)
+    except (AttributeError, OSError):  # Windows
+        return None
+
+
 def _cpu_name() -> str:
     """'Intel(R) Xeon(R) Platinum 8488C' from /proc/cpuinfo, else platform's guess."""
     try:
@@ -107,6 +117,9 @@ def describe(info: dict) -> str:
     if info.get("torch"):
         parts.append(f"torch {info['torch']}")
     parts.append(info.get("gpu") or "no GPU")
+    load, cores = info.get("load_average"), info.get("cpu_count") or 1
+    if load is not None and load > cores:
+        parts.append(f"busy: load {load:g} on {cores} cores, so timings are slower than on an idle machine")
     return " · ".join(parts)
 
 

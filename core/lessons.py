@@ -163,7 +163,7 @@ class WeightSettings(Settings):
 class HardwareSettings(Settings):
     steps: int = 8                 # timed training steps per device (after 2 warm-up steps)
     run_sentences: int = 400       # the run whose time is estimated: chapter 3's default
-    run_epochs: int = 5
+    run_epochs: int | None = None  # None: chapter 3's default number of epochs
 
 
 # ---------------------------------------------------------------- data
@@ -756,6 +756,10 @@ def hardware_speed(settings: HardwareSettings | None = None, should_stop=lambda:
     _check(settings)
     started = time.perf_counter()
     devices = hardware.devices_present()
+    if settings.run_epochs is None:
+        from core.finetune import FinetuneConfig
+
+        settings.run_epochs = FinetuneConfig().epochs
     runs = _Runs(len(devices), should_stop, on_progress)
     timings: list[dict] = []
     for device, name, threads in devices:

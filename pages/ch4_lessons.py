@@ -503,11 +503,8 @@ def lesson_hardware(model_id):
     result, origin = current("hardware")
     if result and result["data"]["devices"]:
         source_line(result, origin)
-        left, right = st.columns(2)
-        with left:
-            chart(views.hardware_speed(result["data"]), key="ch4_chart_speed", height=380)
-        with right:
-            chart(views.hardware_times(result["data"]), key="ch4_chart_times", height=380)
+        chart(views.hardware_speed(result["data"]), key="ch4_chart_speed")
+        chart(views.hardware_times(result["data"]), key="ch4_chart_times")
         st.markdown(views.hardware_conclusion(result["data"]))
     defaults = lessons.HardwareSettings()
     steps = st.slider("Timed steps per device", 2, 30, key=remember("ch4_hardware_steps", defaults.steps))

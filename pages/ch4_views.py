@@ -156,7 +156,7 @@ def batch_time(data: dict):
     fig = go.Figure()
     fig.add_bar(x=names, y=[p["seconds_per_epoch"] for p in pts], marker_color="#555",
                 text=[f"{p['seconds_per_epoch']:.1f} s<br>{p['updates_per_epoch']} updates" for p in pts],
-                textposition="outside", name="seconds per epoch")
+                textposition="outside", textfont=dict(size=15), cliponaxis=False, name="seconds per epoch")
     top = max([p["seconds_per_epoch"] for p in pts] or [1])
     fig.update_layout(title="Seconds per epoch", showlegend=False,
                       xaxis=dict(title="batch size", type="category"), yaxis=dict(title="s", range=[0, top * 1.35]))
@@ -169,12 +169,15 @@ def batch_conclusion(data: dict) -> str:
         return ""
     best = max(pts, key=lambda p: p["eval_accuracy"])
     small, large = pts[0], pts[-1]
+    speedup = small["seconds_per_epoch"] / large["seconds_per_epoch"] if large["seconds_per_epoch"] else 1.0
     return (f"Batch {small['batch_size']} made **{small['updates_per_epoch']}** weight updates per epoch, batch "
             f"{large['batch_size']} only **{large['updates_per_epoch']}**; unseen-sentence accuracy "
             f"{pct(small['eval_accuracy'])} vs {pct(large['eval_accuracy'])} (best: batch {best['batch_size']}). "
-            "Smaller batches give more, noisier steps — part of why they often generalise better (the "
-            "'generalization gap' the talk quoted). Bigger batches use the hardware better per sentence, "
-            "but on a CPU the gain is small.")
+            "With the same epochs and learning rate, smaller batches take more, noisier steps — part of why they "
+            "often generalise better (the 'generalization gap' the talk quoted). The price is time: an epoch at "
+            f"batch {large['batch_size']} took {large['seconds_per_epoch']:.1f} s, at batch {small['batch_size']} "
+            f"{small['seconds_per_epoch']:.1f} s ({speedup:.1f}× longer), because bigger batches use the hardware "
+            "better per sentence.")
 
 
 # ---------------------------------------------------------------- 4 over- and underfitting
@@ -198,7 +201,7 @@ def fitting_curves(data: dict):
         if best is not None:
             acc = next(h["eval_accuracy"] for h in hist if h["epoch"] == best)
             fig.add_scatter(x=[best], y=[100 * acc], mode="markers+text", text=[f"best: epoch {best}"],
-                            textposition="bottom center", marker=dict(symbol="star", size=20, color="#ff9800",
+                            textposition="top center", cliponaxis=False, marker=dict(symbol="star", size=20, color="#ff9800",
                                                                       line=dict(color="black", width=1)),
                             name="best unseen accuracy (early stopping keeps it)", showlegend=i == 1,
                             row=1, col=i)
@@ -336,10 +339,14 @@ def weights_conclusion(data: dict) -> str:
             f"the median is {_median([layer['pretrained_alpha'] for layer in layers]):.2f}.")
     changed = [layer for layer in layers if layer.get("finetuned_alpha") is not None]
     if changed:
-        shift = max(abs(layer["finetuned_alpha"] - layer["pretrained_alpha"]) for layer in changed)
-        text += (f" After the short fine-tune the largest change in any layer's alpha is **{shift:.2f}**: a few "
-                 "hundred sentences for a few epochs barely move millions of pretrained numbers, so alpha here "
-                 "describes the pretraining far more than our fine-tune.")
+        shifts = [abs(layer["finetuned_alpha"] - layer["pretrained_alpha"]) for layer in changed]
+        biggest = max(changed, key=lambda layer: abs(layer["finetuned_alpha"] - layer["pretrained_alpha"]))
+        text += (f" After the short fine-tune the median layer's alpha moved by **{_median(shifts):.2f}**; the "
+                 f"biggest move is in {biggest['label']} ({biggest['pretrained_alpha']:.2f} → "
+                 f"{biggest['finetuned_alpha']:.2f}).")
+        if _median(shifts) < 0.2:
+            text += (" Most layers barely move: a few hundred sentences for a few epochs hardly change millions of "
+                     "pretrained numbers, so alpha here describes the pretraining far more than our fine-tune.")
     return text
 
 
@@ -378,10 +385,13 @@ def hardware_times(data: dict):
         colors += [TALK_COLOR, TALK_COLOR]
         patterns += ["/", "/"]
     fig = go.Figure(go.Bar(y=names, x=values, orientation="h", marker=dict(color=colors, pattern_shape=patterns),
-                           text=[duration(v) for v in values], textposition="outside"))
+                           text=[duration(v) for v in values], textposition="outside", cliponaxis=False))
+    low, high = min(values or [1]), max(values or [10])
     fig.update_layout(
-        title="Time for one fine-tune",
-        xaxis=dict(type="log", title="seconds (log scale)"), yaxis=dict(autorange="reversed"),
+        title="Time for one fine-tune: estimated here vs measured in the talk",
+        xaxis=dict(type="log", title="seconds (log scale)",
+                   range=[math.log10(max(low, 1e-3) / 2), math.log10(high * 3)]),
+        yaxis=dict(autorange="reversed"),
         height=max(300, 60 * len(names) + 140))
     return fig
 

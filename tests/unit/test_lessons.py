@@ -251,3 +251,14 @@ def test_cli_runs_an_experiment_saves_it_and_refuses_to_overwrite_a_damaged_file
     assert lessons.main(["run", "hardware", "--output", str(damaged)]) == 2
     assert damaged.read_text() == "{ not json"
     assert "Refusing to overwrite" in capsys.readouterr().err
+
+
+def test_machine_description_warns_when_timings_come_from_a_busy_machine():
+    from core import hardware
+
+    idle = hardware.describe({"processor": "Some CPU", "cpu_count": 2, "torch": "2.13.0", "load_average": 0.5})
+    busy = hardware.describe({"processor": "Some CPU", "cpu_count": 2, "torch": "2.13.0", "load_average": 9.5})
+    assert idle == "Some CPU · 2 cores · torch 2.13.0 · no GPU"
+    assert "busy: load 9.5 on 2 cores" in busy
+    assert hardware.steps_in_run(400, 16, 5) == 125
+    assert hardware.estimate_seconds(8.0, 400, 16, 5) == pytest.approx(15.625)
