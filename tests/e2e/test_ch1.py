@@ -5,18 +5,6 @@ import pytest
 from browser import assert_no_exception, open_page, screenshot, wait_idle
 
 
-@pytest.fixture(scope="module", autouse=True)
-def app_already_routed(browser, app_url):
-    """Open the home page once first. On a fresh server, Streamlit serves the very first deep
-    link (e.g. /ch1_multiplication) as an old-style page from pages/, skipping app.py's
-    router, until app.py has run once (reported to the lead)."""
-    context = browser.new_context()
-    tab = context.new_page()
-    tab.app_url = app_url
-    open_page(tab, "")
-    context.close()
-
-
 def metric_value(tab, label: str) -> str:
     metric = tab.locator('[data-testid="stMetric"]').filter(has_text=label).first
     return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
