@@ -75,7 +75,7 @@ st.caption(
     "exp turns every score into a positive number, so the shares are always between 0 and 1 and "
     "add up to 1 — whatever the scores. It also keeps the order (bigger score, bigger share) and "
     "its slope is simple, which makes learning easy. The price: softmax is less confident than "
-    "divide-by-total on the talk's scores (0.48 instead of 0.6)."
+    "divide-by-total on the talk's scores (0.47 instead of 0.6)."
 )
 
 # --- error ---------------------------------------------------------------------------
