@@ -4,11 +4,12 @@ same model, data and hyperparameters, in one run.
     pip install -r benchmarks/requirements.txt     # Trainer needs `accelerate`
     python benchmarks/vs_hf_trainer.py             # ours, Trainer, Trainer, ours (fresh process each)
     python benchmarks/vs_hf_trainer.py --rounds 2 --grouped   # more repeats; also Trainer with group_by_length
+    python benchmarks/vs_hf_trainer.py --unfrozen  # also Trainer as it comes (every weight trains)
 
 Both sides get: the bundled BERT with the same new dense layer, the shipped
 400 train / 160 eval sentences, pre-tokenised once (max 64 tokens) and padded
-per batch, 5 epochs, batch 16, AdamW (lr 1e-4, weight decay 0.01 except biases
-and LayerNorm, fused kernel), 10% linear warm-up then linear decay, gradient
+per batch, the app's default FinetuneConfig (4 epochs, batch 16, AdamW at lr
+1.5e-4, weight decay 0.01 except biases and LayerNorm, fused kernel), 10% linear warm-up then linear decay, gradient
 clipping at 1.0, the word-embedding block frozen, evaluation after every epoch,
 seed 0, fp32 on the CPU. Trainer runs with its own defaults otherwise (random
 sampler, no saving, no logging).
@@ -42,8 +43,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-SETTINGS = dict(epochs=5, batch_size=16, learning_rate=1e-4, warmup_ratio=0.1, weight_decay=0.01,
-                max_length=64, seed=0, freeze="embeddings")
+def _defaults() -> dict:
+    from core.finetune import FinetuneConfig   # no torch import: cheap
+
+    keep = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_length", "seed", "freeze")
+    return {k: getattr(FinetuneConfig(), k) for k in keep}
+
+
+SETTINGS = _defaults()   # the app's defaults, so the comparison follows them
 
 
 def _quiet_transformers():
@@ -64,7 +71,7 @@ def run_ours() -> dict:
             "train_examples": len(train)}
 
 
-def run_trainer(grouped: bool) -> dict:
+def run_trainer(grouped: bool = False, unfrozen: bool = False) -> dict:
     _quiet_transformers()
     import tempfile
 
@@ -82,7 +89,8 @@ def run_trainer(grouped: bool) -> dict:
     torch.manual_seed(SETTINGS["seed"])
     tokenizer = models.load_tokenizer(models.BUNDLED)
     model = models.load_classifier(models.BUNDLED, labels)
-    freeze(model, SETTINGS["freeze"])
+    if not unfrozen:
+        freeze(model, SETTINGS["freeze"])
 
     def rows(data):
         encoded = tokenizer(list(data.texts), truncation=True, max_length=SETTINGS["max_length"])
@@ -118,7 +126,8 @@ def child(contender: str) -> None:
 
     import torch
 
-    figures = run_ours() if contender == "ours" else run_trainer(grouped=contender == "trainer-grouped")
+    figures = run_ours() if contender == "ours" else run_trainer(
+        grouped=contender == "trainer-grouped", unfrozen=contender == "trainer-unfrozen")
     usage = resource.getrusage(resource.RUSAGE_SELF)
     figures.update(
         contender=contender, wall_seconds=time.perf_counter() - STARTED,
@@ -133,6 +142,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1, help="each round runs every contender twice, order mirrored")
     parser.add_argument("--grouped", action="store_true", help="also run Trainer with group_by_length sampling")
+    parser.add_argument("--unfrozen", action="store_true",
+                        help="also run Trainer as it comes: every weight trains (no frozen embeddings)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -142,7 +153,8 @@ def main() -> None:
         import accelerate  # noqa: F401
     except ImportError:
         sys.exit("Trainer needs accelerate: pip install -r benchmarks/requirements.txt")
-    contenders = ["ours", "trainer"] + (["trainer-grouped"] if args.grouped else [])
+    contenders = (["ours", "trainer"] + (["trainer-grouped"] if args.grouped else [])
+                  + (["trainer-unfrozen"] if args.unfrozen else []))
     order = []
     for _ in range(args.rounds):
         order += contenders + contenders[::-1]

@@ -55,14 +55,15 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 @dataclass
 class FinetuneConfig:
-    """Every knob of one fine-tune. The defaults are the measured demo settings:
-    the shipped 400 sentences train in well under 20 s on a 2-core CPU
-    (benchmarks/finetune_demo.py)."""
+    """Every knob of one fine-tune. The defaults are the demo settings, chosen on the
+    shipped evaluation set (never on challenge.csv): 4 epochs at 1.5e-4 with the
+    embedding block frozen reach ~96% evaluation accuracy on the shipped data;
+    figures and timings: benchmarks/finetune_demo.py, benchmarks/FINETUNE.md."""
 
     model_id: str = models.BUNDLED
-    epochs: int = 5
+    epochs: int = 4
     batch_size: int = 16          # the talk's choice: smaller batches generalised better
-    learning_rate: float = 1e-4   # AdamW's step size at the top of the schedule
+    learning_rate: float = 1.5e-4  # AdamW's step size at the top of the schedule
     warmup_ratio: float = 0.1     # first 10% of steps: learning rate climbs from 0
     weight_decay: float = 0.01
     max_length: int = 64          # longer sentences are cut; batches pad only to their longest
@@ -374,6 +375,27 @@ def make_optimizer(model, config: FinetuneConfig):
         return torch.optim.AdamW(groups, lr=config.learning_rate)
 
 
+class BestEpoch:
+    """The epoch with the best evaluation accuracy so far (ties: lower evaluation
+    loss; without evaluation: simply the latest), with a copy of its weights, so
+    early stopping and a blown-up loss can go back to it."""
+
+    def __init__(self):
+        self.epoch: int | None = None
+        self.score = (-1.0, -math.inf)        # (accuracy, -loss): bigger is better
+        self.weights: dict | None = None
+        self.evaluation = None
+
+    def offer(self, model, epoch: int, evaluation) -> bool:
+        score = (evaluation[1], -evaluation[0]) if evaluation else None
+        if score is not None and score <= self.score:
+            return False
+        self.epoch, self.evaluation, self.weights = epoch, evaluation, trainable_snapshot(model)
+        if score is not None:
+            self.score = score
+        return True
+
+
 def trainable_snapshot(model) -> dict:
     """A copy of the numbers that training changes (frozen ones never move)."""
     return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
@@ -456,12 +478,12 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
 
     history: list[EpochReport] = []
     steps: list[StepReport] = []
-    best = {"epoch": None, "accuracy": -1.0, "loss": math.inf, "weights": None, "evaluation": None}
+    best = BestEpoch()
     cancelled = stopped_early = False
     diverged = None
     examples = tokens = step = 0
     train_seconds = eval_seconds = 0.0
-    last_evaluation = None   # (epoch, evaluation) of the weights as they are now
+    last_evaluation = None   # evaluation of the weights as they are now (None once they change)
     t0 = time.perf_counter()
 
     for epoch in range(1, config.epochs + 1):
@@ -501,44 +523,35 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
             break
 
         # Evaluate on sentences the model never trained on.
-        eval_loss = eval_accuracy = None
+        evaluation = None
         if eval_set is not None and (config.eval_every_epoch or epoch == config.epochs):
             tick = time.perf_counter()
-            evaluation = evaluate_encoded(model, eval_set, device)
+            evaluation = last_evaluation = evaluate_encoded(model, eval_set, device)
             eval_seconds += time.perf_counter() - tick
-            eval_loss, eval_accuracy = evaluation[0], evaluation[1]
-            last_evaluation = (epoch, evaluation)
         report = EpochReport(
             epoch=epoch, train_loss=loss_sum / seen, train_accuracy=correct / seen,
-            eval_loss=eval_loss, eval_accuracy=eval_accuracy,
+            eval_loss=evaluation[0] if evaluation else None, eval_accuracy=evaluation[1] if evaluation else None,
             elapsed=time.perf_counter() - t0, seconds=time.perf_counter() - epoch_start,
         )
         history.append(report)
         if on_epoch:
             on_epoch(report)
 
-        # Remember the best epoch so far (best eval accuracy; the latest one without evaluation):
-        # early stopping goes back to it, and so does a loss that blows up later.
-        if eval_accuracy is None or (eval_accuracy, -eval_loss) > (best["accuracy"], -best["loss"]):
-            best.update(epoch=epoch, accuracy=eval_accuracy if eval_accuracy is not None else -1.0,
-                        loss=eval_loss if eval_loss is not None else math.inf,
-                        evaluation=last_evaluation[1] if last_evaluation else None,
-                        weights=trainable_snapshot(model))
-        elif config.early_stopping_patience and epoch - best["epoch"] >= config.early_stopping_patience:
+        # Early stopping: after `patience` epochs without beating the best one, go back to it.
+        if not best.offer(model, epoch, evaluation) and config.early_stopping_patience \
+                and epoch - best.epoch >= config.early_stopping_patience:
             stopped_early = True
             break
 
     # Which weights to hand back: the best epoch's after early stopping or a blow-up, else the latest.
     weights_epoch = history[-1].epoch if history and not (cancelled and seen) and not diverged else None
-    if (stopped_early or diverged) and best["weights"] is not None:
-        restore(model, best["weights"])
-        weights_epoch = best["epoch"]
-        last_evaluation = (best["epoch"], best["evaluation"]) if best["evaluation"] else None
-    best["weights"] = None  # free the copy
+    if (stopped_early or diverged) and best.weights is not None:
+        restore(model, best.weights)
+        weights_epoch, last_evaluation = best.epoch, best.evaluation
+    best.weights = None  # free the copy
     model.eval()
 
-    evaluation = last_evaluation[1] if last_evaluation else (
-        evaluate_encoded(model, eval_set, device) if eval_set is not None else None)
+    evaluation = last_evaluation or (evaluate_encoded(model, eval_set, device) if eval_set is not None else None)
     held = next((h for h in history if h.epoch == weights_epoch), None)
     return FinetuneResult(
         model=model, tokenizer=tokenizer, labels=labels, config=config, history=history, steps=steps,
@@ -548,7 +561,7 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
         seconds=time.perf_counter() - started,
         tokens_per_second=tokens / train_seconds if train_seconds else 0.0,
         examples_per_second=examples / train_seconds if train_seconds else 0.0,
-        best_epoch=best["epoch"] if eval_set is not None else None, cancelled=cancelled, stopped_early=stopped_early, diverged=diverged,
+        best_epoch=best.epoch if eval_set is not None else None, cancelled=cancelled, stopped_early=stopped_early, diverged=diverged,
         device=device, load_seconds=load_seconds, weights_epoch=weights_epoch,
         eval_predictions=EvalPredictions(
             texts=eval_set.texts, y_true=[labels[i] for i in eval_set.targets],
