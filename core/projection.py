@@ -91,7 +91,17 @@ def tsne(vectors, seed: int = 0, metric: str = "cosine", perplexity: float = 30.
     perplexity = float(min(perplexity, max(1.0, (n - 1) / 3)))
     model = TSNE(n_components=2, perplexity=perplexity, metric=metric, init="pca",
                  random_state=seed, n_jobs=1)
-    return Projection(model.fit_transform(data).astype(np.float64), "t-SNE")
+    # One thread: t-SNE's OpenMP threads spin-wait, and on a busy shared CPU that made
+    # 500 points take 62 s instead of 5 s (measured); on an idle machine 1 thread costs little.
+    with _one_thread():
+        points = model.fit_transform(data)
+    return Projection(points.astype(np.float64), "t-SNE")
+
+
+def _one_thread():
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    return threadpool_limits(limits=1)
 
 
 def project(vectors, method: str = "PCA", seed: int = 0, metric: str = "cosine") -> Projection:

@@ -6,6 +6,12 @@ from browser import assert_no_exception, open_page, screenshot, wait_idle
 pytestmark = pytest.mark.browser
 
 
+def shows(tab, text: str, exact: bool = False, timeout: float = 120_000) -> bool:
+    """Wait (a cold server loads BERT first) until the text is on the page."""
+    tab.get_by_text(text, exact=exact).first.wait_for(timeout=timeout)
+    return True
+
+
 def settle(tab):
     """The sidebar switches to the app's own chapters once the router has run."""
     tab.get_by_text("2 · Words to vectors").first.wait_for()
@@ -22,11 +28,13 @@ def test_tokenizer_page_updates_ids_for_a_new_sentence(page):
     from core import models
 
     open_page(page, "ch2_tokenizer")
+    assert shows(page, "1 · Tokens and ids")
     assert_no_exception(page)
     assert "[101, 1996, 3976, 2003, 25506, 102]" in page.locator('[data-testid="stCode"]').first.inner_text()
     sentence = "The delivery was unbelievably late"
     expected = models.load_tokenizer()(sentence)["input_ids"]
     type_into(page, "Text to tokenize", sentence)
+    assert shows(page, str(expected))
     assert str(expected) in page.locator('[data-testid="stCode"]').first.inner_text()
     assert page.get_by_text("Rare words become ## pieces").count() == 1
     assert_no_exception(page)
@@ -36,11 +44,12 @@ def test_tokenizer_page_updates_ids_for_a_new_sentence(page):
 
 def test_onehot_page_updates_for_new_words(page):
     open_page(page, "ch2_onehot")
+    assert shows(page, "30,522 numbers")
     assert_no_exception(page)
     type_into(page, "Words to encode (separate with spaces)", "cat dog bank")
     # The one-hot chart's legend names each word and where its single 1 sits.
     legend = page.locator("text.legendtext", has_text="bank (1 at 2,924)")
-    legend.wait_for(state="attached")
+    legend.wait_for(state="attached", timeout=60_000)
     assert legend.count() == 1
     assert_no_exception(page)
     settle(page)
@@ -49,9 +58,10 @@ def test_onehot_page_updates_for_new_words(page):
 
 def test_bert_output_page_shows_the_new_shape(page):
     open_page(page, "ch2_bert_output")
-    assert page.get_by_text("(1, 6, 384)", exact=True).count() == 1
+    assert shows(page, "(1, 6, 384)", exact=True)
     type_into(page, "Text for BERT to read", "The bank charged a huge fee")
-    assert page.get_by_text("(1, 8, 384)", exact=True).count() == 1
+    assert shows(page, "(1, 8, 384)", exact=True)
+    assert page.get_by_text("(1, 6, 384)", exact=True).count() == 0
     assert_no_exception(page)
     settle(page)
     screenshot(page, "ch2-bert-output")
@@ -59,10 +69,12 @@ def test_bert_output_page_shows_the_new_shape(page):
 
 def test_embedding_map_places_a_typed_sentence(page):
     open_page(page, "ch2_embedding_map")
+    assert shows(page, "Neighbours vote")
     assert_no_exception(page)
     type_into(page, "Your sentences (one per line; they appear as ★ on the map)",
               "My card was declined twice", area=True)
-    assert page.get_by_text("“My card was declined twice”").count() == 1
+    assert shows(page, "“My card was declined twice”")
+    assert shows(page, "Neighbours vote credit")
     assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
     assert_no_exception(page)
     settle(page)
