@@ -422,3 +422,26 @@ def nearest_neighbours(query, corpus, k: int = 5, metric: str = "cosine") -> lis
         scores = np.linalg.norm(corpus - query, axis=1)
         order = np.argsort(scores, kind="stable")
     return [Neighbour(int(i), float(scores[i])) for i in order[:k]]
+
+
+def neighbour_agreement(vectors, labels, k: int = 5, metric: str = "cosine") -> float:
+    """How well the labels cluster: the share of each sentence's k nearest
+    neighbours (itself excluded) that carry the same label, averaged.
+    Two tight, separate clusters score 1.0; labels scattered at random score
+    about 1/number-of-labels. Fine-tuning should push this up."""
+    data = np.asarray(vectors, dtype=np.float64)
+    labels = np.asarray(labels)
+    if len(data) < 2:
+        return 0.0
+    k = min(k, len(data) - 1)
+    if metric == "cosine":
+        similarity = cosine_matrix(data)
+        np.fill_diagonal(similarity, -np.inf)
+        nearest = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    elif metric == "euclidean":
+        distance = np.linalg.norm(data[:, None, :] - data[None, :, :], axis=-1)
+        np.fill_diagonal(distance, np.inf)
+        nearest = np.argsort(distance, axis=1, kind="stable")[:, :k]
+    else:
+        raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
+    return float((labels[nearest] == labels[:, None]).mean())

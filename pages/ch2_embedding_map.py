@@ -134,8 +134,9 @@ texts, labels, problem = load_sentences(split)
 if problem:
     st.warning(problem, icon=":material/info:")
 
+map_slot = st.container()  # the map goes first on screen, though it needs the sentences below
 ss.setdefault("ch2_map_mine", MY_SENTENCES)
-mine_raw = st.text_area("Your sentences (one per line; they appear as ★ on the map)", key="ch2_map_mine", height=90,
+mine_raw = st.text_area("Your sentences (one per line; they appear as ★ on the map)", key="ch2_map_mine", height=80,
                         max_chars=5_000)
 mine = [s.strip()[:1000] for s in mine_raw.splitlines() if s.strip()][:10]
 if not mine:
@@ -154,20 +155,30 @@ if finetuned is not None:
     except Exception as error:  # noqa: BLE001 - a half-made model must not take the page down
         ui.friendly_error(f"The fine-tuned model in this session could not embed the sentences: {error}")
 
-subtitle = f"{len(texts)} sentences, {len(set(labels))} reasons"
-if ft_result is not None:
-    col_left, col_right = st.columns(2)
-    with col_left:
-        draw_map(result, texts, labels, mine, f"Pretrained · {subtitle}", "ch2_map_chart", 520)
-    with col_right:
-        name = getattr(finetuned, "run_name", "") or "this session's model"
-        draw_map(ft_result, texts, labels, mine, f"Fine-tuned ({name})", "ch2_map_ft_chart", 520)
-    st.caption("Same sentences, same projection, two models. Fine-tuning pulled each reason into its own cluster: "
-               "that is what the classifier's single dense layer needs to draw its boundaries.")
-else:
-    draw_map(result, texts, labels, mine, f"Pretrained BERT · {subtitle}", "ch2_map_chart", 520)
-    st.page_link("pages/ch3_finetune.py", icon=":material/local_fire_department:",
-                 label="Fine-tune a model in chapter 3 and come back: its map appears here beside this one.")
+with map_slot:
+    subtitle = f"{len(texts)} sentences, {len(set(labels))} reasons"
+    if ft_result is not None:
+        col_left, col_right = st.columns(2)
+        with col_left:
+            draw_map(result, texts, labels, mine, f"Pretrained · {subtitle}", "ch2_map_chart", 520)
+        with col_right:
+            name = getattr(finetuned, "run_name", "") or "this session's model"
+            draw_map(ft_result, texts, labels, mine, f"Fine-tuned ({name})", "ch2_map_ft_chart", 520)
+        before = emb.neighbour_agreement(vectors, labels, NEIGHBOURS, metric)
+        after = emb.neighbour_agreement(ft_vectors, labels, NEIGHBOURS, metric)
+        st.markdown(
+            f"Same sentences, same projection, two models. Nearest neighbours (in all dimensions) sharing the "
+            f"sentence's reason: **{before:.0%} pretrained → {after:.0%} fine-tuned**. "
+            + ("Fine-tuning pulled the reasons apart: that is what the classifier's single dense layer needs."
+               if after > before else "This fine-tune hasn't separated the reasons yet: try more epochs in chapter 3.")
+        )
+    else:
+        draw_map(result, texts, labels, mine, f"Pretrained BERT · {subtitle}", "ch2_map_chart", 520)
+        st.markdown(f"Nearest neighbours (in all {vectors.shape[1]} dimensions) sharing the sentence's reason: "
+                    f"**{emb.neighbour_agreement(vectors, labels, NEIGHBOURS, metric):.0%}** "
+                    f"(by chance: about {1 / max(1, len(set(labels))):.0%}).")
+        st.page_link("pages/ch3_finetune.py", icon=":material/local_fire_department:",
+                     label="Fine-tune a model in chapter 3 and come back: its map appears here beside this one.")
 
 if method == "PCA":
     st.markdown(

@@ -20,10 +20,10 @@ ss = st.session_state
 views.keep_widgets("ch2_tok_text", "ch2_pad", "ch2_tok_line")
 
 EXAMPLES = {
-    "The talk's sentence": views.TALK_SENTENCE,
+    "The talk": views.TALK_SENTENCE,
     "Rare words": "The unsubscribe button was unbelievably unhelpful",
-    "Emoji & other scripts": "Too expensive 💸 — 太贵了",
-    "Two sentences, one batch": "Way too expensive. I found it cheaper elsewhere.",
+    "Emoji, 中文": "Too expensive 💸 — 太贵了",
+    "Long text": "Way too expensive. " * 600,
 }
 
 

@@ -192,6 +192,8 @@ def test_map_shows_the_shipped_dataset_by_label_with_pca_variance():
     assert points.pop("your sentences") == 2
     assert sum(points.values()) == len(train.texts) and len(points) == len(set(train.labels)) == 8
     assert re.search(r"PCA kept \d+% of the spread", texts(at.markdown))
+    agreement = re.search(r"sharing the sentence's reason: \*\*(\d+)%\*\* \(by chance: about 12%\)", texts(at.markdown))
+    assert agreement and 12 < int(agreement.group(1)) <= 100
     # The visitor's sentences: their nearest neighbours in 384-D carry the right reason.
     assert "“I found the same thing for half the price elsewhere”  \nNeighbours vote **found elsewhere**" \
         in texts(at.markdown)
@@ -230,3 +232,4 @@ def test_map_puts_a_finetuned_model_beside_the_pretrained_one(tiny_bert_dir):
     left, right = chart(at, "ch2_map_chart"), chart(at, "ch2_map_ft_chart")
     assert map_points(left) == map_points(right)
     assert "Fine-tuned (tiny test)" in right["layout"]["title"]["text"]
+    assert re.search(r"\*\*\d+% pretrained → \d+% fine-tuned\*\*", texts(at.markdown))

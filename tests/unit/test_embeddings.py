@@ -159,3 +159,12 @@ def test_nearest_neighbours_by_cosine_and_by_distance():
     assert by_distance[1].score == pytest.approx(0.7071, abs=1e-4)
     with pytest.raises(ValueError):
         emb.nearest_neighbours([1.0, 0.0], corpus, metric="manhattan")
+
+
+def test_neighbour_agreement_measures_how_well_labels_cluster():
+    separate = np.array([[1, 0], [1, 0.1], [1, -0.1], [0, 1], [0.1, 1], [-0.1, 1]])
+    labels = ["a", "a", "a", "b", "b", "b"]
+    assert emb.neighbour_agreement(separate, labels, k=2) == 1.0
+    assert emb.neighbour_agreement(separate, labels, k=2, metric="euclidean") == 1.0
+    mixed = ["a", "b", "a", "b", "a", "b"]
+    assert emb.neighbour_agreement(separate, mixed, k=2) < 0.5
