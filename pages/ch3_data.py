@@ -55,7 +55,7 @@ def choose_data() -> ChosenData | None:
     chosen.labels = list(chosen.train.label_names)
     counts_col, text_col = st.columns([2, 1])
     with counts_col:
-        ui.chart(views.class_counts(chosen.train.class_counts(), chosen.eval.class_counts()),
+        views.show(views.class_counts(chosen.train.class_counts(), chosen.eval.class_counts()),
                  key="ch3_counts", height=340)
     with text_col:
         st.metric("Training sentences", len(chosen.train))

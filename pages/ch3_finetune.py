@@ -29,6 +29,10 @@ KEPT_WIDGETS = {
     "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed, "ch3_freeze": _defaults.freeze,
     "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
 }
+# Option lists always include core's defaults, whatever those are tuned to.
+LEARNING_RATES = sorted({1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0, _defaults.learning_rate})
+BATCH_SIZES = sorted({4, 8, 16, 32, 64, _defaults.batch_size})
+MAX_LENGTHS = sorted({16, 32, 64, 128, _defaults.max_length})
 for _key, _value in KEPT_WIDGETS.items():
     ss[_key] = ss.get(_key, _value)
 if "ch3_model" in ss:  # the model picker's choice; its own default is the bundled BERT
@@ -125,7 +129,7 @@ data = ch3_data.choose_data()
 # --------------------------------------------------------------------------- 2 · model & knobs
 
 st.header("2 · The model and its knobs")
-col_model, col_a, col_b, col_c = st.columns([1.4, 1, 1, 1])
+col_model, col_a, col_b, col_c = st.columns([1.5, 1, 1, 1])
 with col_model:
     model_folder = ss.get("ch3_model_folder")  # tests put a tiny BERT's folder here
     if model_folder:
@@ -133,28 +137,26 @@ with col_model:
         st.caption(f"Model folder: `{model_folder}`")
     else:
         model_id = ui.model_picker(key="ch3_model", label="Pretrained model")
+    freeze = st.radio("Freeze (keep as pretrained)", list(ft.FREEZE_CHOICES), key="ch3_freeze", horizontal=True,
+                      help="none: train every weight. embeddings: keep the token table as pretrained (faster). "
+                           "encoder: train only the new layer on top.")
 with col_a:
     epochs = st.slider("Epochs", 1, 20, key="ch3_epochs",
                        help="One epoch = every training sentence seen once.")
-    batch_size = st.select_slider("Batch size", [4, 8, 16, 32, 64], key="ch3_batch",
+    batch_size = st.select_slider("Batch size", BATCH_SIZES, key="ch3_batch",
                                   help="Sentences per step. The talk went from 64 down to 16 and generalised better.")
 with col_b:
     learning_rate = st.select_slider(
-        "Learning rate", [1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0],
-        key="ch3_lr", format_func=lambda v: f"{v:g}",
+        "Learning rate", LEARNING_RATES, key="ch3_lr", format_func=lambda v: f"{v:g}",
         help="How big a nudge each step gives the weights. Too big and it stops learning (or the loss explodes).")
-    max_length = st.select_slider("Max length (tokens)", [16, 32, 64, 128],
-                                  key="ch3_max_length", help="Longer sentences are cut here.")
+    max_length = st.select_slider("Max length (tokens)", MAX_LENGTHS, key="ch3_max_length",
+                                  help="Longer sentences are cut here.")
 with col_c:
-    freeze = st.radio("Freeze", list(ft.FREEZE_CHOICES),
-                      key="ch3_freeze", horizontal=True,
-                      help="embeddings: keep the token table as pretrained (faster). "
-                           "encoder: train only the new layer on top.")
     seed = st.number_input("Seed", 0, 10_000, key="ch3_seed",
                            help="Same seed, same data, same settings: the same run.")
     early = st.toggle("Early stopping", key="ch3_early",
                       help="Stop when evaluation accuracy hasn't improved for a few epochs; keep the best epoch.")
-    patience = st.number_input("Patience (epochs)", 1, 10, key="ch3_patience", disabled=not early)
+    patience = st.number_input("Patience (epochs)", 1, 10, key="ch3_patience") if early else None
 
 config = ft.FinetuneConfig(
     model_id=model_id, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
@@ -177,7 +179,7 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
     except ft.FinetuneError as error:
         ui.friendly_error(str(error))
         return
-    number = len(ss["ch3_runs"]) + 1
+    ss["ch3_run_count"] = number = ss.get("ch3_run_count", 0) + 1
     name = f"Run {number} · batch {config.batch_size} · lr {config.learning_rate:g} · {config.epochs} ep"
 
     def work(on_step, on_epoch, should_stop):
@@ -220,7 +222,7 @@ def draw_status(snap: jobs.JobSnapshot, job: jobs.Job) -> None:
             st.progress(0.0, text=f"Loading the pretrained model and tokenizing… ({views.duration(snap.running_seconds)})")
         else:
             text = (f"Step {last.step} of {last.total_steps} · epoch {last.epoch} of {job_epochs(job)} · "
-                    f"loss {last.loss:.3f} · {last.examples_per_second:.0f} sentences/s · "
+                    f"loss {last.loss:.3f} · {last.examples_per_second:.{0 if last.examples_per_second >= 10 else 1}f} sentences/s · "
                     f"about {views.duration(last.eta)} left")
             st.progress(min(1.0, last.step / last.total_steps), text=text)
         if snap.stop_requested:
@@ -244,12 +246,12 @@ def draw_charts(snap: jobs.JobSnapshot, name: str) -> None:
     left, right = st.columns(2)
     with left:
         if snap.epochs or compare:
-            ui.chart(views.accuracy_by_epoch(snap.epochs, compare), key="ch3_epoch_chart", height=420)
+            views.show(views.accuracy_by_epoch(snap.epochs, compare), key="ch3_epoch_chart", height=420)
         else:
             st.info("The accuracy per epoch appears here after the first epoch.")
     with right:
         if snap.steps:
-            ui.chart(views.training_steps(snap.steps), key="ch3_step_chart", height=420)
+            views.show(views.training_steps(snap.steps), key="ch3_step_chart", height=420)
 
 
 def live_panel() -> None:

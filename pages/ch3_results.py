@@ -80,7 +80,7 @@ def mistakes_and_scores(labels, predictions) -> None:
     matrix, table = scorecard(labels, predictions)
     left, right = st.columns([1.1, 1])
     with left:
-        ui.chart(views.confusion_matrix(list(labels), matrix), key="ch3_confusion", height=520)
+        views.show(views.confusion_matrix(list(labels), matrix), key="ch3_confusion", height=520)
     with right:
         st.markdown("**Per label** (scikit-learn's classification report on the evaluation sentences)")
         st.dataframe(table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1-score": "{:.2f}"}),
@@ -111,7 +111,7 @@ def try_it() -> None:
     probs = ft.predict_proba(model.model, model.tokenizer, [text], model.labels)[0]
     best = max(probs, key=probs.get)
     st.markdown(f"The model says **{best}** ({views.percent(probs[best])}).")
-    ui.chart(views.probabilities(probs), key="ch3_try_chart", height=max(300, 45 * len(probs)))
+    views.show(views.probabilities(probs), key="ch3_try_chart", height=max(300, 45 * len(probs)))
 
 
 def save_and_load(result, data) -> None:

@@ -1,8 +1,8 @@
-"""Chapter 3's charts: plain functions from reports to plotly figures.
+"""Chapter 3's charts: plain functions from reports to plotly figures, and `show`.
 
-No streamlit here, so each chart can be built (and tested) on its own; the
-page decides where they go. Colours follow pages/ui.py: training blue,
-evaluation red, on every chart of the app.
+The figure functions don't touch streamlit, so each chart can be built (and
+tested) on its own; `show` puts one on the page in the app's projector style.
+Colours follow pages/ui.py: training blue, evaluation red, on every chart.
 """
 
 from __future__ import annotations
@@ -14,6 +14,20 @@ TRAIN_COLOR = "#1f77b4"
 EVAL_COLOR = "#d62728"
 GAP_FILL = "rgba(214, 39, 40, 0.12)"
 MAX_POINTS = 400  # per curve: keeps a redraw every half second cheap
+
+
+def show(fig, key: str, height: int = 400) -> None:
+    """ui.style's large fonts, with the title on top and the legend on its own line
+    below it (at 1280x720 a title and a top legend otherwise overlap)."""
+    import streamlit as st
+
+    from pages import ui
+
+    fig = ui.style(fig, height=height)
+    fig.update_layout(margin=dict(l=10, r=10, t=100, b=10),
+                      title=dict(y=0.97, yanchor="top", x=0, xanchor="left", font=dict(size=20)),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0))
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})
 
 
 def percent(value) -> str:
@@ -76,7 +90,7 @@ def accuracy_by_epoch(epochs: list, compare: tuple[str, list] | None = None, tit
                 name=f"{name}: evaluation", mode="lines",
                 line=dict(color=EVAL_COLOR, width=2, dash="dash"), opacity=0.7))
     last_epoch = max([*xs, *([e.epoch for e in compare[1]] if compare else []), 1])
-    fig.update_layout(title=title or "Accuracy per epoch: training vs evaluation",
+    fig.update_layout(title=title or "Training vs evaluation accuracy",
                       xaxis=dict(title="epoch", range=[0.8, last_epoch + 0.6], dtick=1),
                       yaxis=dict(title="accuracy (%)", range=[0, 102]))
     return fig
@@ -91,7 +105,7 @@ def training_steps(steps: list):
                              line=dict(color="#ff7f0e", width=3)), secondary_y=False)
     fig.add_trace(go.Scatter(x=xs, y=[100 * s.accuracy for s in steps], name="batch accuracy (%)",
                              mode="lines", line=dict(color=TRAIN_COLOR, width=2)), secondary_y=True)
-    fig.update_layout(title="Every training step: loss and accuracy on the batch")
+    fig.update_layout(title="Each step: loss and batch accuracy")
     fig.update_xaxes(title_text="step (one batch)")
     fig.update_yaxes(title_text="loss", rangemode="tozero", secondary_y=False)
     fig.update_yaxes(title_text="accuracy (%)", range=[0, 102], secondary_y=True, showgrid=False)

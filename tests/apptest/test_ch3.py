@@ -90,6 +90,10 @@ def test_page_shows_the_data_and_the_knobs_before_training():
     assert int(metrics["Evaluation sentences"]) >= 8 * 15
     assert not at.button(key="ch3_start").disabled
     assert "ch3_job" not in at.session_state
+    defaults = ft.FinetuneConfig()  # the knobs start at core's tuned defaults
+    assert at.select_slider(key="ch3_lr").value == defaults.learning_rate
+    assert at.slider(key="ch3_epochs").value == defaults.epochs
+    assert at.select_slider(key="ch3_batch").value == defaults.batch_size
 
 
 def test_quick_demo_subset_shrinks_the_training_set():
@@ -110,8 +114,8 @@ def test_start_shows_progress_then_results(tiny_bert_dir):
     assert not at.exception, at.exception
     assert job.snapshot().status == jobs.DONE
     titles = chart_titles(at)
-    assert "Accuracy per epoch: training vs evaluation" in titles
-    assert "Every training step: loss and accuracy on the batch" in titles
+    assert "Training vs evaluation accuracy" in titles
+    assert "Each step: loss and batch accuracy" in titles
     assert "Confusion matrix (evaluation sentences)" in titles
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Evaluation accuracy"].endswith("%")
