@@ -58,7 +58,8 @@ def fit_pca(vectors, n_components: int = 2) -> PCA:
         raise ValueError("PCA needs at least two vectors.")
     mean = data.mean(axis=0)
     centred = data - mean
-    _, singular, directions = np.linalg.svd(centred, full_matrices=False)
+    with _one_thread():  # a 500 x 384 SVD is too small to gain from threads, and they spin on a busy CPU
+        _, singular, directions = np.linalg.svd(centred, full_matrices=False)
     k = min(n_components, directions.shape[0])
     components = directions[:k].copy()
     flip = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
