@@ -13,7 +13,7 @@ def test_lessons_page_shows_precomputed_results_and_switches_tabs(page):
     open_page(page, PAGE)
     assert_no_exception(page)
     page.get_by_role("heading", name="Lessons as experiments").wait_for()
-    assert page.get_by_text("Showing the precomputed results shipped with the app").is_visible()
+    page.get_by_text("Showing the precomputed results shipped with the app").first.wait_for()
     # Lesson 1 is open: its bar chart is drawn.
     page.get_by_text("Same unseen sentences, three training sets").first.wait_for()
     screenshot(page, "ch4-lesson1")
@@ -21,7 +21,7 @@ def test_lessons_page_shows_precomputed_results_and_switches_tabs(page):
     page.get_by_role("tab", name="6 · Weights").click()
     wait_idle(page)
     page.get_by_text("alpha of every weight matrix").first.wait_for()
-    assert page.get_by_text("L0 ffn-in: eigenvalue spectrum").first.is_visible()
+    page.get_by_text("L0 ffn-in: eigenvalue spectrum").first.wait_for()
 
     # Choose another layer: the log-log spectrum is redrawn for it.
     layer = page.get_by_role("combobox", name="Layer to look inside")
