@@ -18,25 +18,33 @@ from pages import ch3_data, ch3_results, ch3_views as views, ui
 
 ss = st.session_state
 
-# Widget values vanish when the visitor goes to another page and comes back.
-# So every knob's value lives under its own key in session_state: set once from
-# the defaults here, written back at the top of every run, and the widgets take
-# no default of their own (Streamlit warns when both are given).
+# Streamlit forgets a widget's value when a run happens without it, e.g. on a
+# visit to another page. So each knob's value is also kept under a plain key
+# ("_kept_<key>") that no widget owns: restored here before the widgets are
+# drawn, saved again at the end of every run. The widgets take no default of
+# their own (Streamlit warns when a keyed widget gets both).
 _defaults = ft.FinetuneConfig()
 KEPT_WIDGETS = {
     "ch3_source": ch3_data.SHIPPED, "ch3_per_label": ch3_data.ALL, "ch3_eval_share": 20,
-    "ch3_epochs": _defaults.epochs, "ch3_batch": _defaults.batch_size, "ch3_lr": _defaults.learning_rate,
-    "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed, "ch3_freeze": _defaults.freeze,
-    "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
+    "ch3_model": models.BUNDLED, "ch3_epochs": _defaults.epochs, "ch3_batch": _defaults.batch_size,
+    "ch3_lr": _defaults.learning_rate, "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed,
+    "ch3_freeze": _defaults.freeze, "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
 }
 # Option lists always include core's defaults, whatever those are tuned to.
 LEARNING_RATES = sorted({1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0, _defaults.learning_rate})
 BATCH_SIZES = sorted({4, 8, 16, 32, 64, _defaults.batch_size})
 MAX_LENGTHS = sorted({16, 32, 64, 128, _defaults.max_length})
 for _key, _value in KEPT_WIDGETS.items():
-    ss[_key] = ss.get(_key, _value)
-if "ch3_model" in ss:  # the model picker's choice; its own default is the bundled BERT
-    ss["ch3_model"] = ss["ch3_model"]
+    if _key not in ss:
+        ss[_key] = ss.get(f"_kept_{_key}", _value)
+
+
+def remember_widgets() -> None:
+    for key in KEPT_WIDGETS:
+        if key in ss:
+            ss[f"_kept_{key}"] = ss[key]
+
+
 ss.setdefault("ch3_runs", [])  # earlier runs' histories, for "compare two runs"
 
 
@@ -95,7 +103,7 @@ def harvest_finished_job() -> None:
             ss["ch3_notice"] = ("info", "The queued fine-tune was cancelled before it started.")
         return
     if result.history:
-        ss["ch3_runs"].append({"name": job.meta["name"], "epochs": list(result.history)})
+        ss["ch3_runs"].append({"name": job.meta["name"], "short": job.meta["short"], "epochs": list(result.history)})
     learned = bool(result.steps) and (not result.diverged or result.weights_epoch is not None)
     if result.diverged:
         kept = " The best epoch's weights are kept." if learned else " Earlier results are kept."
@@ -185,7 +193,7 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
     def work(on_step, on_epoch, should_stop):
         return ft.finetune(train, evaluation, config, on_step=on_step, on_epoch=on_epoch, should_stop=should_stop)
 
-    new_job = jobs.submit(work, meta={"name": name, "epochs": config.epochs})
+    new_job = jobs.submit(work, meta={"name": name, "short": f"Run {number}", "epochs": config.epochs})
     session_jobs = jobs_of_this_session()
     session_jobs[:] = [j for j in session_jobs if not j.snapshot().finished] + [new_job]
     ss["ch3_job"] = new_job
@@ -238,17 +246,17 @@ def job_epochs(job: jobs.Job) -> int:
 
 def draw_charts(snap: jobs.JobSnapshot, name: str) -> None:
     others = [run for run in ss["ch3_runs"] if run["name"] != name]
-    compare = None
-    if others:
-        choice = st.selectbox("Compare with an earlier run", ["(none)"] + [run["name"] for run in others],
-                              key="ch3_compare")
-        compare = next(((run["name"], run["epochs"]) for run in others if run["name"] == choice), None)
     left, right = st.columns(2)
     with left:
+        compare = None
+        if others:
+            choice = st.selectbox("Compare with an earlier run", ["(none)"] + [run["name"] for run in others],
+                                  key="ch3_compare")
+            compare = next(((run["short"], run["epochs"]) for run in others if run["name"] == choice), None)
         if snap.epochs or compare:
             views.show(views.accuracy_by_epoch(snap.epochs, compare), key="ch3_epoch_chart", height=420)
         else:
-            st.info("The accuracy per epoch appears here after the first epoch.")
+            st.info("Training vs evaluation accuracy appears here after the first epoch.")
     with right:
         if snap.steps:
             views.show(views.training_steps(snap.steps), key="ch3_step_chart", height=420)
@@ -284,3 +292,4 @@ live_panel()
 # --------------------------------------------------------------------------- 4 · results
 
 ch3_results.results_section(data)
+remember_widgets()

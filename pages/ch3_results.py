@@ -52,7 +52,8 @@ def scoreboard(result) -> None:
     c2.metric("Evaluation accuracy", views.percent(result.eval_accuracy),
               help="On a different set of sentences the model never trained on.")
     c3.metric("Time (incl. model load)", views.duration(result.seconds))
-    c4.metric("Speed", f"{result.examples_per_second:.0f} sentences/s")
+    c4.metric("Sentences per second", f"{result.examples_per_second:.{0 if result.examples_per_second >= 10 else 1}f}",
+              help="Training throughput, not counting the model load and the evaluations.")
     if result.train_accuracy is not None and result.eval_accuracy is not None:
         gap = 100 * (result.train_accuracy - result.eval_accuracy)
         st.markdown(
@@ -78,25 +79,29 @@ def scorecard(labels, predictions):
 
 def mistakes_and_scores(labels, predictions) -> None:
     matrix, table = scorecard(labels, predictions)
-    left, right = st.columns([1.1, 1])
-    with left:
-        views.show(views.confusion_matrix(list(labels), matrix), key="ch3_confusion", height=520)
-    with right:
-        st.markdown("**Per label** (scikit-learn's classification report on the evaluation sentences)")
-        st.dataframe(table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1-score": "{:.2f}"}),
-                     width="stretch", key="ch3_report")
-        st.caption("Precision: when it says *price*, how often is it price? Recall: of the real *price* "
-                   "sentences, how many did it find? F1 combines the two.")
     mistakes = predictions.mistakes()
-    st.markdown(f"**The {len(mistakes)} evaluation sentences it got wrong**" if mistakes
-                else "**It got every evaluation sentence right.**")
-    if mistakes:
-        st.dataframe(
-            pd.DataFrame(mistakes, columns=["sentence", "true label", "model said", "confidence"]),
-            column_config={"confidence": st.column_config.ProgressColumn(
-                "confidence", min_value=0.0, max_value=1.0, format="percent")},
-            hide_index=True, width="stretch", key="ch3_mistakes",
-        )
+    matrix_tab, scores_tab, mistakes_tab = st.tabs(
+        ["Confusion matrix", "Precision / recall / F1", f"Mistakes ({len(mistakes)})"])
+    with matrix_tab:
+        views.show(views.confusion_matrix(list(labels), matrix), key="ch3_confusion", height=520)
+        st.caption("Each row is what the sentence really was, each column what the model said: "
+                   "the diagonal is right, everything else is a mix-up worth reading.")
+    with scores_tab:
+        st.dataframe(table.style.format({"precision": "{:.2f}", "recall": "{:.2f}", "f1-score": "{:.2f}"}),
+                     width="stretch", height=38 * (len(table) + 1))
+        st.caption("scikit-learn's classification report on the evaluation sentences. Precision: when it says "
+                   "*price*, how often is it price? Recall: of the real *price* sentences, how many did it "
+                   "find? F1 combines the two.")
+    with mistakes_tab:
+        if not mistakes:
+            st.markdown("**It got every evaluation sentence right.**")
+        else:
+            st.dataframe(
+                pd.DataFrame(mistakes, columns=["sentence", "true label", "model said", "confidence"]),
+                column_config={"confidence": st.column_config.ProgressColumn(
+                    "confidence", min_value=0.0, max_value=1.0, format="percent")},
+                hide_index=True, width="stretch",
+            )
 
 
 def try_it() -> None:

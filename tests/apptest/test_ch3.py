@@ -109,6 +109,12 @@ def test_start_shows_progress_then_results(tiny_bert_dir):
     job = at.session_state["ch3_job"]
     assert at.button(key="ch3_start").disabled  # one run per visitor at a time
     assert len(at.get("progress")) == 1
+    # Visit another page while it trains and come back: same job, same knobs.
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert at.session_state["ch3_job"] is job
+    assert at.slider(key="ch3_epochs").value == 2
+    assert at.select_slider(key="ch3_per_label").value == 5
     wait_for(job)
     at.run()
     assert not at.exception, at.exception
@@ -309,3 +315,26 @@ def test_eval_file_with_a_label_training_lacks_is_refused_and_results_stay(tiny_
                for e in errors), errors
     assert at.session_state["ch3_result"] is result
     assert "Confusion matrix (evaluation sentences)" in chart_titles(at)
+
+
+def test_two_runs_on_one_chart_batch_16_vs_4(tiny_bert_dir):
+    at = quick_settings(open_page(tiny_bert_dir), per_label=5, epochs=2)
+    at.select_slider(key="ch3_batch").set_value(16).run()
+    at.button(key="ch3_start").click().run()
+    wait_for(at.session_state["ch3_job"])
+    at.run()
+    at.select_slider(key="ch3_batch").set_value(4).run()
+    at.button(key="ch3_start").click().run()
+    wait_for(at.session_state["ch3_job"])
+    at.run()
+    assert [run["name"] for run in at.session_state["ch3_runs"]] == [
+        f"Run 1 · batch 16 · lr {ft.FinetuneConfig().learning_rate:g} · 2 ep",
+        f"Run 2 · batch 4 · lr {ft.FinetuneConfig().learning_rate:g} · 2 ep"]
+    at.selectbox(key="ch3_compare").set_value(at.session_state["ch3_runs"][0]["name"]).run()
+    assert not at.exception, at.exception
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                if "Training vs evaluation accuracy" in json.dumps(json.loads(c.proto.spec).get("layout", {})))
+    names = [trace["name"] for trace in spec["data"]]
+    assert names == ["evaluation (unseen file)", "training", "Run 1: training", "Run 1: evaluation"]
+    steps_per_epoch = {trace["name"]: len(trace["x"]) for trace in spec["data"]}
+    assert steps_per_epoch["training"] == steps_per_epoch["Run 1: training"] == 2  # epochs on the same axis
