@@ -65,11 +65,18 @@ with left:
 with right:
     st.markdown("**Softmax** (what frameworks use): exp each score, then divide by the total")
     st.metric("Confidence in fizz (softmax)", f"{soft[0]:.2f}")
-    exps = [math.exp(s) for s in scores]
-    st.code("\n".join([f"{n:<9}: e^{views.num(s)} = {views.num(e)}" for n, s, e in zip(NAMES, scores, exps)]
+    # e^710 is too big for a float and e^-750 rounds to 0: like softmax itself, subtract the
+    # largest score first (the shares stay the same), but only when needed, to keep the slide simple.
+    shift = max(scores) if abs(max(scores)) > 700 else 0.0
+    exps = [math.exp(s - shift) for s in scores]
+    power = (lambda s: f"e^({views.num(s)} − {views.num(shift)})") if shift else (lambda s: f"e^{views.num(s)}")
+    st.code("\n".join([f"{n:<9}: {power(s)} = {views.num(e)}" for n, s, e in zip(NAMES, scores, exps)]
                       + [f"total    : {views.num(sum(exps))}"]
                       + [f"{n:<9}: {views.num(e)} ÷ {views.num(sum(exps))} = {views.num(p)}"
-                         for n, e, p in zip(NAMES, exps, soft)]), language=None)
+                         for n, e, p in zip(NAMES, exps, soft)]), language=None, wrap_lines=True)
+    if shift:
+        st.caption(f"e^{views.num(max(scores))} is out of a computer's range, so every score is lowered "
+                   f"by {views.num(shift)} first: the shares come out exactly the same.")
     views.class_bars(NAMES, soft, "softmax", key="ch1c_softmax_bars", height=300)
 st.caption(
     "exp turns every score into a positive number, so the shares are always between 0 and 1 and "
@@ -82,18 +89,20 @@ st.caption(
 st.subheader("2 · How wrong? Squared error and cross-entropy")
 st.markdown("The number was 3, so the ideal output is **100% fizz**: the one-hot target [1, 0, 0].")
 target = np.array([1.0, 0.0, 0.0])
-prediction = by_total if np.all(np.isfinite(by_total)) else soft
-source = "divide-by-total" if prediction is by_total else "softmax"
+# Errors only mean something for real confidences (each between 0 and 1): when dividing by the
+# total breaks, measure the softmax ones instead (log of a negative 'confidence' has no answer).
+prediction = soft if broken else by_total
+source = "softmax" if broken else "divide-by-total"
 sq = float(scratch.squared_error(prediction, target))
 left, right = st.columns(2)
 with left:
     terms = " + ".join(f"({views.num(t)} − {views.num(p)})²" for t, p in zip(target, prediction))
     values = " + ".join(views.num((t - p) ** 2) for t, p in zip(target, prediction))
     st.markdown(f"**Squared error** of the {source} confidences: subtract, square, add up")
-    st.code(f"{terms}\n= {values}\n= {views.num(sq)}", language=None)
+    st.code(f"{terms}\n= {values}\n= {views.num(sq)}", language=None, wrap_lines=True)
     st.metric("Squared error", views.num(sq))
 with right:
-    ce = float(scratch.cross_entropy(np.clip(prediction, 1e-12, 1), target))
+    ce = float(scratch.cross_entropy(prediction, target))
     st.markdown("**Cross-entropy**: minus the log of the confidence in the right answer")
     st.code(f"−log({views.num(prediction[0])})\n= {views.num(ce)}", language=None)
     st.metric("Cross-entropy", views.num(ce))

@@ -33,14 +33,18 @@ def save_widgets(defaults: dict, store: str) -> None:
 
 
 def num(x: float, digits: int = 3) -> str:
-    """Short, readable numbers for arithmetic on slides: 0.6 not 0.6000000000000001."""
+    """Short, readable numbers for arithmetic on slides: 0.6 not 0.6000000000000001,
+    22,026 not 2.2e+04, and a real minus sign."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "NaN"
     if isinstance(x, float) and math.isinf(x):
         return "∞" if x > 0 else "−∞"
     if x == 0:
         x = 0.0  # no "−0"
-    text = f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+    if 1e3 <= abs(x) < 1e7:  # whole thousands read better than 1e+03 on a slide: 1,000 and 22,026
+        text = f"{x:,.0f}"
+    else:
+        text = f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
     return text.replace("-", "−")
 
 

@@ -4,6 +4,7 @@ The live-training fragment polls with run_every, which AppTest doesn't tick: the
 tests join the worker thread the page started, then rerun to see the result."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,28 @@ def test_negative_scores_show_why_dividing_by_the_total_breaks():
     divided = float(metrics(at)["Confidence in fizz (divide by total)"])
     softmaxed = float(metrics(at)["Confidence in fizz (softmax)"])
     assert divided > 1 and 0 < softmaxed < 1
+
+
+def test_a_huge_score_still_gets_a_softmax_and_no_traceback():
+    """e^1000 overflows a float: the page must shift the scores the way softmax does."""
+    at = open_page("ch1_confidence")
+    at.number_input(key="ch1c_score_fizz").set_value(1000.0).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert metrics(at)["Confidence in fizz (softmax)"] == "1.00"
+    assert "lowered by 1,000" in texts(at.caption)
+
+
+def test_when_dividing_by_the_total_breaks_the_errors_are_measured_on_softmax():
+    at = open_page("ch1_confidence")
+    at.number_input(key="ch1c_score_fizz").set_value(-1.0).run()  # total −0.4: fizz gets 2.5
+    assert float(metrics(at)["Confidence in fizz (divide by total)"]) == pytest.approx(2.5)
+    assert "softmax confidences" in texts(at.markdown)
+    softmax_fizz = float(metrics(at)["Confidence in fizz (softmax)"])
+    # Section 2's cross-entropy (section 3 has its own): −log of the softmax confidence,
+    # not of the impossible 2.5.
+    cross_entropy = float(next(m.value for m in at.metric if m.label == "Cross-entropy"))
+    assert cross_entropy == pytest.approx(-math.log(softmax_fizz), abs=0.05)
+    assert cross_entropy > 1
 
 
 def test_moving_the_prediction_changes_both_errors():
