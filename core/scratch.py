@@ -311,7 +311,8 @@ def validate_config(config: TrainConfig) -> list[str]:
     def check(name, value, bounds):
         low, high = bounds
         if not (isinstance(value, (int, float)) and math.isfinite(value) and low <= value <= high):
-            problems.append(f"{name} must be between {low:g} and {high:g} (got {value}).")
+            problems.append(f"{name} must be between {_readable(low)} and {_readable(high)} "
+                            f"(got {_readable(value)}).")
 
     check("Hidden size", config.hidden_size, HIDDEN_RANGE)
     check("Epochs", config.epochs, EPOCH_RANGE)
@@ -324,6 +325,17 @@ def validate_config(config: TrainConfig) -> list[str]:
     if config.batch_size < 0:
         problems.append("Batch size can't be negative.")
     return problems
+
+
+def _readable(value) -> str:
+    """Bounds as a person writes them: 2,147,483,647 and 0.000001, not 2.14748e+09 and 1e-06."""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return f"{int(value):,}"
+    if isinstance(value, float) and math.isfinite(value):
+        return np.format_float_positional(value, trim="-")
+    return str(value)
 
 
 @dataclass

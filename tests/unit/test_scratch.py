@@ -8,7 +8,7 @@ import pytest
 
 from core import fizzbuzz, fizzbuzz_torch, scratch
 
-torch = pytest.importorskip("torch")
+import torch  # a requirement: a missing torch must fail these tests, not skip them
 
 
 # --- the talk's numbers ---------------------------------------------------------------
@@ -214,6 +214,12 @@ def test_explain_number_shows_the_real_arithmetic():
 def test_out_of_range_knobs_get_a_readable_reason(change, message):
     problems = scratch.validate_config(replace_config(scratch.TrainConfig(), **change))
     assert problems and message in problems[0]
+
+
+def test_knob_limits_read_like_a_person_wrote_them():
+    problems = scratch.validate_config(replace_config(scratch.TrainConfig(), seed=-5, learning_rate=1e-8))
+    assert "Learning rate must be between 0.000001 and 1,000,000 (got 0.00000001)." in problems
+    assert "Seed must be between 0 and 2,147,483,647 (got -5)." in problems
 
 
 def test_zero_hidden_units_is_allowed_and_means_a_single_layer():
