@@ -132,7 +132,7 @@ fig.add_trace(go.Scatter(x=[p, p], y=[sq_now, ce_now], mode="markers", name="you
 fig.update_xaxes(title_text="confidence in fizz (the right answer)", tickformat=".0%")
 fig.update_yaxes(title_text="error", range=[0, 3])
 views.chart_title("Both errors fall to 0 at 100% — cross-entropy punishes confident mistakes far harder")
-ui.chart(fig, key="ch1c_curves", height=380)
+views.chart(fig, key="ch1c_curves", height=380)
 st.page_link("pages/ch1_learning.py", label="Next: learning is search — bringing the error down",
              icon=":material/landscape:")
 views.save_widgets(WIDGETS, "ch1c_saved")

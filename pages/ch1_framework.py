@@ -105,7 +105,7 @@ else:
         fig.update_xaxes(title_text="epoch")
         fig.update_yaxes(title_text=scratch.LOSS_NAMES[by_hand.config.loss], rangemode="tozero")
         views.chart_title(f"Error per epoch — {by_hand.config.layers_text}: the two curves lie on top of each other")
-        ui.chart(fig, key="ch1f_curves", height=360)
+        views.chart(fig, key="ch1f_curves", height=360)
         if gap < 1e-6:
             st.success("Same starting weights, same data, same arithmetic → the same network, to the last "
                        "few decimal places. The framework didn't do anything magic; it did the bookkeeping.",

@@ -62,7 +62,7 @@ with right:
     fig.add_vline(x=1 / 3, line_dash="dot", annotation_text="best weight 1/3")
     fig.update_xaxes(title_text="weight", range=[lo, hi])
     fig.update_yaxes(title_text="error", range=[0, max(1.2, min(10, max(p["error"] for p in path) * 1.1))])
-    ui.chart(fig, key="ch1l_gd_chart", height=360)
+    views.chart(fig, key="ch1l_gd_chart", height=360)
 
 # --- 2. why fizzbuzz needs a hidden layer ------------------------------------------------
 st.subheader("2 · Why fizzbuzz is hard for a single layer")

@@ -66,6 +66,11 @@ def dot_text(inputs, weights, bias=None, digits: int = 3) -> str:
     return text if bias is None else f"{text} + {num(float(bias), digits)}"
 
 
+def chart(fig, key: str, **layout) -> None:
+    """ui.chart with tick labels, axis titles and legend as large as the rest of the chart."""
+    ui.chart(ui.readable_text(fig), key=key, **layout)
+
+
 def chart_title(text: str) -> None:
     """Chart titles as page text: a plotly title collides with a legend on top at 1280×720."""
     st.markdown(f"**{text}**")
@@ -82,7 +87,7 @@ def class_bars(names, values, title: str, key: str, height: int = 340, yrange=No
     fig.update_layout(title=title, showlegend=False)
     if yrange:
         fig.update_yaxes(range=yrange)
-    ui.chart(fig, key=key, height=height)
+    chart(fig, key=key, height=height)
 
 
 def history_chart(history, key: str, title_suffix: str = "", height: int = 360, show_test: bool = True):
@@ -104,7 +109,7 @@ def history_chart(history, key: str, title_suffix: str = "", height: int = 360, 
     fig.update_yaxes(rangemode="tozero", title_text="error", row=1, col=1)
     if title_suffix:
         chart_title(title_suffix)
-    ui.chart(fig, key=key, height=height)
+    chart(fig, key=key, height=height)
 
 
 def number_grid(numbers, predicted, expected, key: str, height: int = 470):
@@ -123,19 +128,19 @@ def number_grid(numbers, predicted, expected, key: str, height: int = 470):
             hovertemplate="%{text}: " + name + "<extra></extra>",
         ))
     wrong = [i for i, (p, e) in enumerate(zip(predicted, expected)) if p != e]
-    fig.add_trace(go.Scatter(
-        x=[cols[i] + 0.32 for i in wrong], y=[rows[i] - 0.3 for i in wrong], mode="text", name="× wrong",
-        text=["×"] * len(wrong), textfont=dict(color="#d62728", size=20), hoverinfo="skip",
+    fig.add_trace(go.Scatter(  # a marker, not a text trace: the legend then shows the red × too
+        x=[cols[i] + 0.32 for i in wrong], y=[rows[i] - 0.3 for i in wrong], mode="markers", name="wrong",
+        marker=dict(symbol="x-thin", size=11, line=dict(color="#d62728", width=3)), hoverinfo="skip",
     ))
     fig.update_xaxes(visible=False, range=[-0.6, 9.6])
     fig.update_yaxes(visible=False, range=[9.6, -0.6])
     fig.update_layout(plot_bgcolor="white")
     chart_title(f"The network's answer for 1..100 — {len(numbers) - len(wrong)}/{len(numbers)} right")
-    ui.chart(fig, key=key, height=height)
+    chart(fig, key=key, height=height)
 
 
 def code_block(function) -> None:
     """The real source of a core function, so the page can't drift from the code it describes."""
     import inspect
 
-    st.code(inspect.getsource(function), language="python")
+    st.code(inspect.getsource(function), language="python", wrap_lines=True)

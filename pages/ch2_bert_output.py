@@ -10,7 +10,6 @@ summary at all.
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from core import embeddings as emb
@@ -64,7 +63,7 @@ fig = views.heatmap(states.vectors[:rows], list(range(width)), labels,
                     f"The table: {rows} tokens × {width} numbers (red positive, blue negative)",
                     colorscale="RdBu_r", x_title="dimension",
                     hover="%{y}, dimension %{x}: %{z:.3f}<extra></extra>")
-ui.chart(fig, key="ch2_bo_heatmap", height=min(120 + 34 * rows, 520))
+views.chart(fig, key="ch2_bo_heatmap", height=min(120 + 34 * rows, 520))
 if n_tokens > rows:
     st.caption(f"Showing the first {rows} of {n_tokens} tokens.")
 st.caption("Each row is one token's vector. No single number means anything by itself; "
@@ -75,7 +74,7 @@ st.header("2 · Which tokens look alike?")
 similarity = emb.token_similarity(states)
 col_matrix, col_note = st.columns([1.6, 1])
 with col_matrix:
-    ui.chart(views.similarity_heatmap(similarity[:rows, :rows], states.tokens[:rows],
+    views.chart(views.similarity_heatmap(similarity[:rows, :rows], states.tokens[:rows],
                                       "Token-to-token cosine similarity"), key="ch2_bo_tokens", height=460)
 with col_note:
     real = [i for i, t in enumerate(states.tokens[:rows]) if t not in ("[CLS]", "[SEP]", "[PAD]")]
@@ -110,7 +109,7 @@ if missing:
 with col_bank:
     if len(vectors) >= 2:
         short = [f"{i + 1}. {s[:28]}{'…' if len(s) > 28 else ''}" for i, s in enumerate(used)]
-        ui.chart(views.similarity_heatmap(emb.cosine_matrix(vectors), short, f"'{word}' in context: cosine similarity",
+        views.chart(views.similarity_heatmap(emb.cosine_matrix(vectors), short, f"'{word}' in context: cosine similarity",
                                           x_labels=[f"{i + 1}." for i in range(len(used))]),
                  key="ch2_bo_bank", height=330)
     else:

@@ -103,7 +103,7 @@ def draw_map(result: projection.Map, texts, labels, mine, title: str, key: str, 
     else:
         fig.update_xaxes(title="t-SNE 1 (no units)", showticklabels=False)
         fig.update_yaxes(title="t-SNE 2", showticklabels=False)
-    ui.chart(fig, key=key, height=height, title=dict(text=title, y=0.99, yanchor="top"))
+    views.chart(fig, key=key, height=height, title=dict(text=title, y=0.99, yanchor="top"))
 
 
 # ---------------------------------------------------------------- controls

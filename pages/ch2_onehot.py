@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -76,13 +75,13 @@ if single:
     fig.update_layout(title=f"Each word is {size:,} numbers: one 1, {size - 1:,} zeros")
     fig.update_xaxes(title="position in the vector = id in the vocabulary", range=[0, size], tickformat=",")
     fig.update_yaxes(range=[-0.05, 1.1], tickvals=[0, 1])
-    ui.chart(fig, key="ch2_oh_spikes", height=300)
+    views.chart(fig, key="ch2_oh_spikes", height=300)
 
     col_onehot, col_learned = st.columns(2)
     one_hot = np.array([[emb.dot(emb.one_hot(pieces[a][0], size), emb.one_hot(pieces[b][0], size))
                          for b in single] for a in single])
     with col_onehot:
-        ui.chart(views.similarity_heatmap(one_hot, single, "One-hot: dot products"), key="ch2_oh_dots", height=380)
+        views.chart(views.similarity_heatmap(one_hot, single, "One-hot: dot products"), key="ch2_oh_dots", height=380)
         if {"cat", "dog", "car"} <= set(single):
             st.markdown(f"cat·dog = **{one_hot[single.index('cat'), single.index('dog')]:.0f}** and "
                         f"cat·car = **{one_hot[single.index('cat'), single.index('car')]:.0f}**: "
@@ -92,7 +91,7 @@ if single:
     learned_vectors = emb.static_word_vectors(tokenizer, encoder, single)
     learned = emb.cosine_matrix([learned_vectors[w] for w in single])
     with col_learned:
-        ui.chart(views.similarity_heatmap(learned, single, "Learned embeddings: cosine similarity"),
+        views.chart(views.similarity_heatmap(learned, single, "Learned embeddings: cosine similarity"),
                  key="ch2_oh_learned", height=380)
         width = encoder.get_input_embeddings().weight.shape[1]
         facts = []
@@ -141,7 +140,7 @@ with col_line:
     ))
     fig.update_xaxes(range=[-0.5, 10.5], title="the single number each word gets")
     fig.update_yaxes(visible=False, range=[-0.6, 1.0])
-    ui.chart(fig, key="ch2_line_chart", height=200)
+    views.chart(fig, key="ch2_line_chart", height=200)
 pairs = sorted(((abs(line[a] - line[b]), a, b) for i, a in enumerate(line_words) for b in line_words[i + 1:]))
 st.markdown("Closest pairs: " + " · ".join(f"**{a}–{b}** {d:.1f}" for d, a, b in pairs[:4]))
 
@@ -199,7 +198,7 @@ with col_length:
     st.slider("Length", 0.1, 3.0, step=0.1, key="ch2_plane_length", on_change=_plane_moved)
 with col_new:
     col_input, col_add, col_reset = st.columns([1.3, 1, 1], vertical_alignment="bottom")
-    col_input.text_input("Add a word", key="ch2_plane_new", placeholder="e.g. rug")
+    col_input.text_input("Add a word", key="ch2_plane_new", placeholder="e.g. rug", max_chars=20)
     col_add.button("Add", on_click=_add_word, key="ch2_plane_add", width="stretch")
     col_reset.button("Reset", on_click=_reset_plane, key="ch2_plane_reset", width="stretch")
 if ss.get("ch2_plane_msg"):
@@ -222,10 +221,10 @@ with col_arrows:
     reach = max(2.2, float(np.abs(vectors).max()) + 0.4)
     fig.update_xaxes(range=[-reach, reach], zeroline=True, zerolinewidth=2, title="x")
     fig.update_yaxes(range=[-reach, reach], zeroline=True, zerolinewidth=2, title="y", scaleanchor="x")
-    ui.chart(fig, key="ch2_plane_chart", height=420, title="Words as 2-D vectors")
+    views.chart(fig, key="ch2_plane_chart", height=420, title="Words as 2-D vectors")
 with col_matrix:
     similarity = emb.cosine_matrix(vectors)
-    ui.chart(views.similarity_heatmap(similarity, names, "Cosine similarity"), key="ch2_plane_matrix", height=420)
+    views.chart(views.similarity_heatmap(similarity, names, "Cosine similarity"), key="ch2_plane_matrix", height=420)
 
 moved = ss["ch2_plane_word"]
 others = [w for w in names if w != moved]

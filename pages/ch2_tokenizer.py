@@ -22,7 +22,8 @@ views.keep_widgets("ch2_tok_text", "ch2_pad", "ch2_tok_line")
 EXAMPLES = {
     "The talk": views.TALK_SENTENCE,
     "Rare words": "The unsubscribe button was unbelievably unhelpful",
-    "Emoji, 中文": "Too expensive 💸 — 太贵了",
+    # Button labels in plain Latin letters: a projector laptop may have no emoji or CJK font.
+    "Emoji & Chinese": "Too expensive 💸 — 太贵了",
     "Long text": "Way too expensive. " * 600,
 }
 
@@ -58,10 +59,20 @@ st.markdown(
     + f" from a vocabulary of **{emb.vocab_size(tokenizer):,}** entries. "
     "`[CLS]` opens every text (its vector will become the sentence's summary) and `[SEP]` closes it."
 )
-st.code(f"input_ids      = {tok.ids}\nattention_mask = {tok.attention_mask}", language="python")
+shown = 64  # a 512-token text would make a table (and a wall of ids) nobody can read on a projector
+
+
+def first_few(values: list[int]) -> str:
+    """The first `shown` entries and how many more: '[101, 2126, …, 2205, … 448 more]'."""
+    if len(values) <= shown:
+        return str(values)
+    return str(values[:shown])[:-1] + f", … {len(values) - shown} more]"
+
+
+st.code(f"input_ids      = {first_few(tok.ids)}\nattention_mask = {first_few(tok.attention_mask)}",
+        language="python", wrap_lines=True)
 
 path = emb.vocab_file(tokenizer)
-shown = 64  # a 512-token text would make a table nobody can read on a projector
 rows = pd.DataFrame({
     "token": tok.tokens[:shown],
     "id": tok.ids[:shown],
@@ -118,7 +129,7 @@ with col_strip:
     ))
     fig.update_yaxes(visible=False)
     fig.update_xaxes(title="position (green: attention 1, grey: padding, attention 0)", dtick=1)
-    ui.chart(fig, key="ch2_tok_mask", height=190)
+    views.chart(fig, key="ch2_tok_mask", height=190)
 
 # ---------------------------------------------------------------- 3 · pieces
 st.header("3 · Rare words become ## pieces")

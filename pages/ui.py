@@ -79,3 +79,13 @@ def model_picker(key: str = "model_id", label: str = "Model") -> str:
         return models.BUNDLED
     st.caption(models.choice(chosen).note)
     return chosen
+
+
+def readable_text(fig, size: int = 16):
+    """Streamlit's chart theme is a plotly template that sets its own small sizes (about 13 px)
+    for tick labels, axis titles and legends, and the more specific template setting beats
+    layout.font, so style()'s font size never reaches them. Setting them on the figure does."""
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
+    fig.update_layout(legend_font_size=size, hoverlabel_font_size=size)
+    return fig

@@ -5,7 +5,6 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import models
@@ -84,6 +83,7 @@ def test_tokenizer_padding_empty_text_long_text_emoji_and_rare_words():
     assert not at.exception
     assert "at most 512" in texts(at.warning)
     assert len(at.dataframe[0].value) == 64 and "first 64 of 512" in texts(at.caption)
+    assert at.code[0].value.count("… 448 more]") == 2  # ids and mask, not a wall of 512 numbers
 
     at.text_input(key="ch2_tok_text").set_value("Too expensive 💸 — 太贵了").run()
     assert "[UNK]" in texts(at.warning)
