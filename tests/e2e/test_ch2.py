@@ -75,7 +75,8 @@ def test_embedding_map_places_a_typed_sentence(page):
               "My card was declined twice", area=True)
     assert shows(page, "“My card was declined twice”")
     assert shows(page, "Neighbours vote credit")
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 1
+    # The map is drawn into a slot above the sentences and can arrive after the neighbour tables.
+    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
     assert_no_exception(page)
     settle(page)
     screenshot(page, "ch2-embedding-map")
