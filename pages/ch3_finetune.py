@@ -33,6 +33,8 @@ KEPT_WIDGETS = {
 # Option lists always include core's defaults, whatever those are tuned to.
 LEARNING_RATES = sorted({1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0, _defaults.learning_rate})
 BATCH_SIZES = sorted({4, 8, 16, 32, 64, _defaults.batch_size})
+FREEZE_LABELS = {"none": "nothing: train all", "embeddings": "the embeddings",
+                 "encoder": "all of BERT: train the head only"}
 MAX_LENGTHS = sorted({16, 32, 64, 128, _defaults.max_length})
 for _key, _value in KEPT_WIDGETS.items():
     if _key not in ss:
@@ -145,9 +147,10 @@ with col_model:
         st.caption(f"Model folder: `{model_folder}`")
     else:
         model_id = ui.model_picker(key="ch3_model", label="Pretrained model")
-    freeze = st.radio("Freeze (keep as pretrained)", list(ft.FREEZE_CHOICES), key="ch3_freeze", horizontal=True,
-                      help="none: train every weight. embeddings: keep the token table as pretrained (faster). "
-                           "encoder: train only the new layer on top.")
+    freeze = st.selectbox("Freeze (keep as pretrained)", list(ft.FREEZE_CHOICES), key="ch3_freeze",
+                          format_func=lambda choice: FREEZE_LABELS.get(choice, choice),
+                          help="nothing: train every weight. embeddings: keep the token table as pretrained "
+                               "(faster). encoder: train only the new layer on top.")
 with col_a:
     epochs = st.slider("Epochs", 1, 20, key="ch3_epochs",
                        help="One epoch = every training sentence seen once.")

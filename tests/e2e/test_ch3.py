@@ -56,6 +56,7 @@ def test_short_finetune_runs_to_completion_with_live_charts(page):
     assert page.get_by_text("Each step: loss and batch accuracy").count() >= 1
     assert page.locator(".js-plotly-plot").count() >= 4  # counts, epochs, steps, confusion (+ try it)
     assert page.get_by_role("button", name="Download the fine-tuned model (.zip)").is_visible()
+    page.get_by_text("Confusion matrix (evaluation sentences)").first.scroll_into_view_if_needed()
     screenshot(page, "ch3-finetuned")
 
 
@@ -71,4 +72,6 @@ def test_broken_csv_upload_shows_a_message(page):
     assert_no_exception(page)
     alert = page.locator('[data-testid="stAlert"]').filter(has_text="UTF-8")
     alert.first.wait_for(timeout=20_000)
+    assert page.get_by_role("button", name="Start fine-tuning").is_disabled()
+    alert.first.scroll_into_view_if_needed()
     screenshot(page, "ch3-broken-csv")
