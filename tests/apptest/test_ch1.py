@@ -174,7 +174,9 @@ def test_out_of_range_knobs_get_a_message_and_training_does_not_start(key, value
     assert message in texts(at.error)
     at.button(key="ch1l_train").click().run()
     assert not at.exception
-    assert "ch1l_job" not in at.session_state
+    assert "Press **Train**" in texts(at.info)  # still waiting: nothing started
+    assert "Training…" not in texts(at.info)
+    assert "Done after" not in texts(at.success)
 
 
 def test_one_weight_gradient_descent_warns_when_the_learning_rate_diverges():
@@ -201,6 +203,24 @@ def test_numpy_and_torch_reach_the_same_network():
     shown = metrics(at)
     assert shown["NumPy: right on 1..100"] == shown["PyTorch: right on 1..100"] == "100/100"
     assert float(shown["Weights differ by"]) < 1e-9
+
+
+def test_framework_page_refuses_bad_knobs_and_reports_divergence_keeping_the_last_comparison():
+    at = open_page("ch1_framework")
+    at.number_input(key="ch1f_epochs").set_value(100).run()
+    at.button(key="ch1f_train").click().run()
+    before = metrics(at)["NumPy: right on 1..100"]
+
+    at.number_input(key="ch1f_epochs").set_value(6000).run()
+    assert "between 1 and 5,000 on this page" in texts(at.error)
+    at.button(key="ch1f_train").click().run()
+    assert not at.exception and metrics(at)["NumPy: right on 1..100"] == before
+
+    at.number_input(key="ch1f_epochs").set_value(100).run()
+    at.number_input(key="ch1f_lr").set_value(100.0).run()
+    at.button(key="ch1f_train").click().run()
+    assert not at.exception
+    assert "Training diverged" in texts(at.error) and "PyTorch training diverged" in texts(at.error)
 
 
 def test_knobs_and_the_trained_network_survive_leaving_the_page():

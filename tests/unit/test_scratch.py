@@ -189,6 +189,17 @@ def test_a_single_layer_on_binary_digits_learns_nothing_but_none():
     assert result.final.test_accuracy < 0.6
 
 
+@pytest.mark.slow
+def test_the_binary_preset_beats_the_blogs_96_out_of_100_on_numbers_it_never_saw():
+    """The page's claim: 10 binary digits, 100 hidden units, trained on 101..1023, seed 0."""
+    config = scratch.default_config("binary")
+    result = scratch.run_training(config, report_every=config.epochs)
+    assert result.status == "done"
+    right = int((scratch.predict(result.params, fizzbuzz.make_dataset(1, 100, "binary").inputs)
+                 == fizzbuzz.make_dataset(1, 100).labels).sum())
+    assert right > 96
+
+
 def test_a_huge_learning_rate_is_reported_as_divergence_with_healthy_weights_kept():
     result = scratch.run_training(scratch.TrainConfig(learning_rate=100))
     assert result.status == "diverged"
