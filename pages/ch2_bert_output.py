@@ -31,11 +31,7 @@ HEATMAP_ROWS = 48  # a 512-token heatmap is unreadable and slow to send
 st.title("What BERT gives back")
 st.markdown("#### Ids go in; out comes one long list of numbers per token — a vector that depends on the whole sentence.")
 
-col_text, col_model = st.columns([2.2, 1])
-with col_model:
-    model_id = views.pick_model()
-with col_text:
-    text = views.text_input("Text for BERT to read", "ch2_bo_text", max_chars=20_000)
+text, model_id, _ = views.text_and_model("Text for BERT to read", "ch2_bo_text", max_chars=20_000)
 tokenizer = ui.tokenizer(model_id)
 states = views.hidden_states(model_id, text)
 views.show_notes(states.tokenized, tokenizer)

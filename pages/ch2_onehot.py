@@ -32,12 +32,9 @@ st.markdown("#### FizzBuzz numbers were easy to turn into vectors. Words are not
 
 # ---------------------------------------------------------------- 1 · one-hot
 st.header("1 · One slot per word: the one-hot vector")
-col_words, col_model = st.columns([2.2, 1])
-with col_model:
-    model_id = views.pick_model()
-with col_words:
-    raw = views.text_input("Words to encode (separate with spaces)", "ch2_oh_words", "cat dog car laughed laugh",
-                           empty="No words given, so there is nothing to encode.")
+raw, model_id, _ = views.text_and_model("Words to encode (separate with spaces)", "ch2_oh_words",
+                                        "cat dog car laughed laugh",
+                                        empty="No words given, so there is nothing to encode.")
 tokenizer, encoder = ui.tokenizer(model_id), ui.encoder(model_id)
 size = emb.vocab_size(tokenizer)
 

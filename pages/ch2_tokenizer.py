@@ -35,12 +35,10 @@ def use_example(text: str) -> None:
 st.title("The tokenizer")
 st.markdown("#### Before BERT reads anything, text becomes a list of numbers: word pieces, then their line in a file.")
 
-col_text, col_model = st.columns([2.2, 1])
-with col_model:
-    model_id = views.pick_model(need_encoder=False)
+text, model_id, col_text = views.text_and_model("Text to tokenize", "ch2_tok_text", need_encoder=False,
+                                                max_chars=20_000,
+                                                empty="The text is empty, so there is nothing to tokenize.")
 with col_text:
-    text = views.text_input("Text to tokenize", "ch2_tok_text", max_chars=20_000,
-                            empty="The text is empty, so there is nothing to tokenize.")
     buttons = st.columns(len(EXAMPLES))
     for column, (label, example) in zip(buttons, EXAMPLES.items()):
         column.button(label, on_click=use_example, args=(example,), key=f"ch2_tok_ex_{label}",

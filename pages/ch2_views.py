@@ -65,6 +65,17 @@ def pick_model(key: str = "ch2_model", need_encoder: bool = True) -> str:
     return model_id
 
 
+def text_and_model(label: str, key: str, default: str = TALK_SENTENCE, need_encoder: bool = True, **text_kwargs):
+    """The row every chapter-2 page opens with: the text to work on, wide, and the model
+    picker beside it. Returns (text, model id, the text's column for anything that goes under it)."""
+    col_text, col_model = st.columns([2.2, 1])
+    with col_model:
+        model_id = pick_model(need_encoder=need_encoder)
+    with col_text:
+        text = text_input(label, key, default, **text_kwargs)
+    return text, model_id, col_text
+
+
 # ---------------------------------------------------------------- cached computation
 
 @st.cache_data(show_spinner=False, max_entries=256)
