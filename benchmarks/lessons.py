@@ -74,13 +74,20 @@ def weight_spectra():
 
 
 def experiments(keys):
+    """Wall-clock seconds, and CPU seconds of this process: on a machine shared with
+    other work the wall clock stretches with the load, the CPU time hardly does, so
+    CPU seconds / threads is a fair estimate of the wall time on an idle machine."""
     import torch
 
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
-    print(f"{'experiment':14s} {'seconds':>8s}  headline")
+    threads = min(2, os.cpu_count() or 1)
+    torch.set_num_threads(threads)
+    print(f"{'experiment':14s} {'wall s':>7s} {'CPU s':>7s} {'load':>5s}  headline")
     for key in keys:
+        cpu_before = time.process_time()
         seconds, result = timed(lambda: lessons.run_experiment(key))
-        print(f"{key:14s} {seconds:8.1f}  {lessons.summary_line(result)}", flush=True)
+        cpu = time.process_time() - cpu_before
+        print(f"{key:14s} {seconds:7.1f} {cpu:7.1f} {os.getloadavg()[0]:5.1f}  {lessons.summary_line(result)}",
+              flush=True)
 
 
 def main() -> None:
