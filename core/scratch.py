@@ -155,16 +155,8 @@ def init_network(input_size: int, hidden_size: int, seed: int = 0,
     return params
 
 
-def has_bias(params: dict) -> bool:
-    return "b1" in params
-
-
 def layer_count(params: dict) -> int:
     return sum(1 for name in params if name.startswith("W"))
-
-
-def hidden_size_of(params: dict) -> int:
-    return params["W1"].shape[1] if layer_count(params) == 2 else 0
 
 
 def forward(params: dict, inputs) -> dict:

@@ -54,7 +54,8 @@ epochs = cols[2].number_input("Epochs", step=100, key="ch1f_epochs",
 seed = cols[3].number_input("Seed", step=1, key="ch1f_seed")
 loss = cols[4].radio("Loss", scratch.LOSSES, format_func=scratch.LOSS_NAMES.get, key="ch1f_loss",
                      horizontal=False)
-go_clicked = cols[5].button("Train both", icon=":material/play_arrow:", type="primary", key="ch1f_train", use_container_width=True)
+go_clicked = cols[5].button("Train both", icon=":material/play_arrow:", type="primary", key="ch1f_train",
+                            width="stretch")
 
 views.save_widgets(WIDGETS, "ch1f_saved")
 

@@ -92,18 +92,16 @@ relu_cols[3].markdown(f"### relu({views.vector(relu_in)}) = **{views.vector(scra
 st.subheader("3 · Train the FizzBuzz network — live")
 
 DEFAULT = scratch.default_config("mod")
-KNOBS = {"ch1l_encoding": DEFAULT.encoding, "ch1l_hidden": DEFAULT.hidden_size,
-         "ch1l_lr": DEFAULT.learning_rate, "ch1l_epochs": DEFAULT.epochs, "ch1l_seed": DEFAULT.seed,
-         "ch1l_loss": DEFAULT.loss, "ch1l_bias": DEFAULT.bias}
+# Widget key -> TrainConfig field, and the type the field wants back (number inputs give floats).
+KNOB_FIELDS = {"ch1l_encoding": ("encoding", str), "ch1l_hidden": ("hidden_size", int),
+               "ch1l_lr": ("learning_rate", float), "ch1l_epochs": ("epochs", int), "ch1l_seed": ("seed", int),
+               "ch1l_loss": ("loss", str), "ch1l_bias": ("bias", bool)}
+KNOBS = {key: getattr(DEFAULT, field) for key, (field, _) in KNOB_FIELDS.items()}
 views.keep_widgets(KNOBS, "ch1l_saved_knobs")  # widget values survive leaving the page
 
 
 def apply(config: scratch.TrainConfig):
-    st.session_state.update({
-        "ch1l_encoding": config.encoding, "ch1l_hidden": config.hidden_size,
-        "ch1l_lr": config.learning_rate, "ch1l_epochs": config.epochs, "ch1l_seed": config.seed,
-        "ch1l_loss": config.loss, "ch1l_bias": config.bias,
-    })
+    st.session_state.update({key: getattr(config, field) for key, (field, _) in KNOB_FIELDS.items()})
 
 
 def on_encoding_change():
@@ -119,7 +117,7 @@ PRESETS = {  # key: (button label, knobs)
 preset_cols = st.columns([0.8, 1.3, 1.3, 1.3], vertical_alignment="center")
 preset_cols[0].markdown("**Presets:**")
 for column, (name, (label, config)) in zip(preset_cols[1:], PRESETS.items()):
-    column.button(label, on_click=apply, args=(config,), key=f"ch1l_preset_{name}", use_container_width=True)
+    column.button(label, on_click=apply, args=(config,), key=f"ch1l_preset_{name}", width="stretch")
 
 knob_cols = st.columns([1.5, 1, 1, 1, 0.8, 1.4])
 knob_cols[0].radio("Encoding", fizzbuzz.ENCODINGS, key="ch1l_encoding", on_change=on_encoding_change,
@@ -136,13 +134,10 @@ with knob_cols[5]:
 views.save_widgets(KNOBS, "ch1l_saved_knobs")
 
 
-
 def config_from_knobs() -> scratch.TrainConfig:
     state = st.session_state
     return scratch.TrainConfig(
-        encoding=state["ch1l_encoding"], hidden_size=int(state["ch1l_hidden"]),
-        learning_rate=float(state["ch1l_lr"]), epochs=int(state["ch1l_epochs"]), seed=int(state["ch1l_seed"]),
-        loss=state["ch1l_loss"], bias=bool(state["ch1l_bias"]),
+        **{field: kind(state[key]) for key, (field, kind) in KNOB_FIELDS.items()},
         batch_size=scratch.default_config(state["ch1l_encoding"]).batch_size,
     )
 
@@ -189,9 +184,9 @@ job = st.session_state.get("ch1l_job")
 running = job is not None and job.snapshot().running
 actions = st.columns([1, 1, 3.2], vertical_alignment="center")
 actions[0].button("Train", icon=":material/play_arrow:", type="primary", key="ch1l_train", on_click=start_training,
-                                  use_container_width=True)
+                  width="stretch")
 actions[1].button("Stop", icon=":material/stop:", key="ch1l_stop", on_click=stop_training, disabled=not running,
-                  use_container_width=True)
+                  width="stretch")
 actions[2].markdown(f"**{config.layers_text}** · {scratch.LOSS_NAMES[config.loss]} · "
                     f"{'with' if config.bias else 'no'} biases")
 for problem in problems:

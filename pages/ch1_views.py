@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core import fizzbuzz
+from core import fizzbuzz, scratch
 from pages import ui
 
 CLASS_COLORS = ui.CLASS_COLORS
@@ -54,10 +54,9 @@ def vector(values, digits: int = 3) -> str:
 
 def weighted_sum_text(inputs, weights, digits: int = 3) -> str:
     """'0 × 0.5 + 3 × 0.7 = 0 + 2.1 = 2.1': the dot product, term by term."""
-    products = [float(x) * float(w) for x, w in zip(inputs, weights)]
     left = " + ".join(f"{num(float(x), digits)} × {num(float(w), digits)}" for x, w in zip(inputs, weights))
-    middle = " + ".join(num(p, digits) for p in products)
-    return f"{left} = {middle} = {num(sum(products), digits)}"
+    middle = " + ".join(num(p, digits) for p in scratch.weighted_sum_terms(inputs, weights))
+    return f"{left} = {middle} = {num(scratch.w_sum(inputs, weights), digits)}"
 
 
 def dot_text(inputs, weights, bias=None, digits: int = 3) -> str:
