@@ -106,12 +106,13 @@ def _train(config: scratch.TrainConfig, report_every: int) -> scratch.RunResult:
     inputs, labels = torch.from_numpy(train_set.inputs), torch.from_numpy(train_set.labels)
 
     history = []
+    good = start  # like scratch.train, a diverged run hands back the last weights that made sense
     batch = config.batch_size or len(train_set)
     shuffle = np.random.default_rng(config.seed + 1)  # the same batches as scratch.train
     for epoch in range(1, config.epochs + 1):
         order = shuffle.permutation(len(train_set)) if batch < len(train_set) else np.arange(len(train_set))
-        for start in range(0, len(train_set), batch):
-            rows = torch.from_numpy(order[start:start + batch])
+        for first in range(0, len(train_set), batch):
+            rows = torch.from_numpy(order[first:first + batch])
             optimizer.zero_grad()
             loss = loss_fn(model(inputs[rows]), labels[rows])
             loss.backward()  # autograd: every slope, no hand-written backward
@@ -119,10 +120,11 @@ def _train(config: scratch.TrainConfig, report_every: int) -> scratch.RunResult:
         if epoch % report_every == 0 or epoch == config.epochs or epoch == 1:
             checkpoint = _checkpoint(epoch, weights_out(model), train_set, test_set, config.loss)
             if not (checkpoint.train_error <= limit):  # also catches NaN
-                return scratch.RunResult(config, weights_out(model), history, "diverged",
+                return scratch.RunResult(config, good, history, "diverged",
                                          f"PyTorch training diverged at epoch {epoch}: the error went to "
                                          f"{checkpoint.train_error:.3g}. The learning rate is too large.")
             history.append(checkpoint)
+            good = weights_out(model)
     return scratch.RunResult(config, weights_out(model), history, "done")
 
 

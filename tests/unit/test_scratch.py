@@ -137,6 +137,16 @@ def test_the_torch_version_ends_with_the_same_weights_as_the_numpy_one():
     assert [c.train_error for c in framework.history] == pytest.approx([c.train_error for c in by_hand.history])
 
 
+def test_both_versions_hand_back_the_same_last_good_weights_when_they_diverge():
+    config = scratch.TrainConfig(learning_rate=15, epochs=300)  # diverges after the first checkpoint
+    by_hand = scratch.run_training(config, report_every=5)
+    framework = fizzbuzz_torch.train_torch(config, report_every=5)
+    assert by_hand.status == framework.status == "diverged"
+    assert len(by_hand.history) == len(framework.history) == 1
+    for name in by_hand.params:
+        assert np.allclose(by_hand.params[name], framework.params[name], atol=1e-9)
+
+
 # --- learning ------------------------------------------------------------------------
 
 def test_one_weight_descent_finds_one_third_with_a_good_learning_rate():
