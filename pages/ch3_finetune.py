@@ -256,13 +256,16 @@ def draw_charts(snap: jobs.JobSnapshot, name: str) -> None:
             choice = st.selectbox("Compare with an earlier run", ["(none)"] + [run["name"] for run in others],
                                   key="ch3_compare")
             compare = next(((run["short"], run["epochs"]) for run in others if run["name"] == choice), None)
+        figures = ss.setdefault("_ch3_figures", {})
         if snap.epochs or compare:
-            views.show(views.accuracy_by_epoch(snap.epochs, compare), key="ch3_epoch_chart", height=420)
+            views.show_cached(figures, "ch3_epoch_chart", (name, len(snap.epochs), compare and compare[0]),
+                              lambda: views.accuracy_by_epoch(snap.epochs, compare), height=420)
         else:
             st.info("Training vs evaluation accuracy appears here after the first epoch.")
     with right:
         if snap.steps:
-            views.show(views.training_steps(snap.steps), key="ch3_step_chart", height=420)
+            views.show_cached(ss.setdefault("_ch3_figures", {}), "ch3_step_chart", (name, len(snap.steps)),
+                              lambda: views.training_steps(snap.steps), height=420)
 
 
 def live_panel() -> None:
