@@ -6,7 +6,15 @@ the computation in core/. Nothing heavy (torch, transformers, scikit-learn) is
 imported here, so the home page renders in about a second on a cold server.
 """
 
+import os
+
 import streamlit as st
+
+# On a CPU shared by many (Community Cloud, a laptop running a projector and a
+# browser), OpenMP threads that spin while waiting made a training step up to
+# 20x slower; passive waiting costs next to nothing on an idle machine. It must
+# be set before torch is first imported, which happens later, lazily.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 st.set_page_config(page_title="FizzBuzz to BERT", page_icon=":material/calculate:", layout="wide")
 

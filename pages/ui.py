@@ -34,13 +34,17 @@ CLASS_COLORS = {"fizz": "#2ca02c", "buzz": "#1f77b4", "fizzbuzz": "#9467bd", "no
 
 def style(fig, height: int = 380, **layout):
     """Large fonts and tight margins: charts must be readable from the back row."""
+    titled = bool(fig.layout.title.text or layout.get("title"))
     fig.update_layout(
         height=height,
         font=dict(size=16),
-        margin=dict(l=10, r=10, t=50, b=10),
+        # A title sits at the very top and the legend row just under it, above the plot.
+        margin=dict(l=10, r=10, t=90 if titled else 50, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
         **layout,
     )
+    if titled:
+        fig.update_layout(title=dict(y=0.98, yanchor="top"))
     return fig
 
 
