@@ -80,10 +80,15 @@ rows = pd.DataFrame({
 if path:
     rows["that line reads"] = [emb.vocab_lines(path, n, n)[0][1] for n in rows["line in vocab.txt"]]
 
-col_table, col_file = st.columns([1.25, 1])
+col_table, col_file = st.columns([1.4, 1])
 with col_table:
-    st.dataframe(rows, hide_index=False, height=min(38 + 35 * len(rows), 420),
-                 key="ch2_tok_table")
+    # "auto" fits up to 10 rows whatever the font size (a fixed height hid [SEP] at 18 px);
+    # no index column, so "that line reads" fits beside the vocab.txt excerpt at 1280 px.
+    st.dataframe(rows, hide_index=True, height="auto", key="ch2_tok_table", column_config={
+        "line in vocab.txt": st.column_config.NumberColumn("vocab.txt line", format="%d"),
+        "that line reads": st.column_config.TextColumn("line reads"),
+        "attention": st.column_config.NumberColumn("mask", help="attention mask: 1 = read it, 0 = padding"),
+    })
     if len(tok.ids) > shown:
         st.caption(f"Showing the first {shown} of {len(tok.ids)} tokens.")
 with col_file:
