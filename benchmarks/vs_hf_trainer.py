@@ -147,8 +147,11 @@ def main() -> None:
     parser.add_argument("--grouped", action="store_true", help="also run Trainer with group_by_length sampling")
     parser.add_argument("--unfrozen", action="store_true",
                         help="also run Trainer as it comes: every weight trains (no frozen embeddings)")
+    parser.add_argument("--seed", type=int, default=SETTINGS["seed"],
+                        help="seed for both (the new layer's start, dropout, batch order)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    SETTINGS["seed"] = args.seed
     if args.child:
         child(args.child)
         return
@@ -163,7 +166,8 @@ def main() -> None:
         order += contenders + contenders[::-1]
     runs = []
     for contender in order:
-        done = subprocess.run([sys.executable, __file__, "--child", contender], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, __file__, "--child", contender, "--seed", str(args.seed)],
+                              capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{contender} failed:\n{done.stderr[-3000:]}")
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
