@@ -9,6 +9,7 @@ summary at all.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -55,9 +56,12 @@ with col_explain:
 
 rows = min(n_tokens, HEATMAP_ROWS)
 labels = views.unique_labels(states.tokens[:rows])
+# A handful of outlier dimensions reach ±5 or more; scaled to them, every other cell is near-white.
+# Saturate the colours at the 99th percentile instead, so the pattern shows on a projector.
+reach = float(np.percentile(np.abs(states.vectors[:rows]), 99)) or 1.0
 fig = views.heatmap(states.vectors[:rows], list(range(width)), labels,
                     f"The table: {rows} tokens × {width} numbers (red positive, blue negative)",
-                    colorscale="RdBu_r", x_title="dimension",
+                    colorscale="RdBu_r", zmin=-reach, zmax=reach, x_title="dimension",
                     hover="%{y}, dimension %{x}: %{z:.3f}<extra></extra>")
 views.chart(fig, key="ch2_bo_heatmap", height=min(120 + 34 * rows, 520))
 if n_tokens > rows:
