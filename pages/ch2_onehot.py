@@ -203,6 +203,20 @@ if ss.get("ch2_plane_msg"):
 
 names = list(plane)
 vectors = np.array([plane[w] for w in names])
+
+
+def label_side(word: str) -> str:
+    """Put a word's label on the side of its arrow facing away from the nearest other arrow:
+    cat and dog point 11 degrees apart, and labels both 'on top' ran into each other."""
+    angle = emb.direction_of(plane[word])[0]
+    turns = [((emb.direction_of(plane[w])[0] - angle + 180) % 360) - 180 for w in names if w != word]
+    if not turns:
+        return "top center"
+    nearest = min(turns, key=abs)  # + : the nearest arrow is counter-clockwise from this one
+    away = np.deg2rad(angle - 90 if nearest > 0 else angle + 90)
+    return f"{'top' if np.sin(away) >= 0 else 'bottom'} {'right' if np.cos(away) >= 0 else 'left'}"
+
+
 col_arrows, col_matrix = st.columns(2)
 with col_arrows:
     fig = go.Figure()
@@ -212,7 +226,7 @@ with col_arrows:
         fig.add_annotation(x=x, y=y, ax=0, ay=0, xref="x", yref="y", axref="x", ayref="y", showarrow=True,
                            arrowhead=3, arrowsize=1.2, arrowwidth=3 if word == ss["ch2_plane_word"] else 2,
                            arrowcolor=color, text="")
-        fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers+text", text=[word], textposition="top center",
+        fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers+text", text=[word], textposition=label_side(word),
                                  marker=dict(size=9, color=color), textfont=dict(size=17, color=color),
                                  showlegend=False, hovertemplate=f"{word}: (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
     reach = max(2.2, float(np.abs(vectors).max()) + 0.4)
