@@ -45,7 +45,7 @@ def style(fig, height: int = 380, **layout):
     )
     if titled:
         fig.update_layout(title=dict(y=0.98, yanchor="top"))
-    return fig
+    return readable_text(fig)
 
 
 def chart(fig, key: str | None = None, **layout):
