@@ -17,13 +17,19 @@ MAX_POINTS = 400  # per curve: keeps a redraw every half second cheap
 
 def styled(fig, height: int = 400):
     """ui.style's large fonts, with the title on top and the legend on its own line
-    below it (at 1280x720 a title and a top legend otherwise overlap)."""
+    below it (at 1280x720 a title and a top legend otherwise overlap). A long
+    legend (two runs compared) goes under the plot instead."""
     from pages import ui
 
     fig = ui.style(fig, height=height)
-    fig.update_layout(margin=dict(l=10, r=10, t=100, b=10),
-                      title=dict(y=0.97, yanchor="top", x=0, xanchor="left", font=dict(size=20)),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0))
+    title = dict(y=0.97, yanchor="top", x=0, xanchor="left", font=dict(size=20))
+    if len(fig.data) > 3:
+        fig.update_layout(margin=dict(l=10, r=10, t=60, b=10), title=title,
+                          legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
+        fig.update_layout(height=height + 90)
+    else:
+        fig.update_layout(margin=dict(l=10, r=10, t=100, b=10), title=title,
+                          legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0))
     return fig
 
 
