@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import finetune as ft
@@ -74,6 +73,7 @@ def scoreboard(result) -> None:
 
 def scorecard(labels, predictions):
     """(confusion matrix as lists, per-label precision/recall/F1 table) from scikit-learn."""
+    import pandas as pd
     from sklearn.metrics import classification_report, confusion_matrix
 
     matrix = confusion_matrix(predictions.y_true, predictions.y_pred, labels=list(labels)).tolist()
@@ -86,6 +86,8 @@ def scorecard(labels, predictions):
 
 
 def mistakes_and_scores(labels, predictions) -> None:
+    import pandas as pd
+
     matrix, table = scorecard(labels, predictions)
     mistakes = predictions.mistakes()
     matrix_tab, scores_tab, mistakes_tab = st.tabs(
