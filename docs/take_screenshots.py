@@ -1,0 +1,73 @@
+"""Retake the README's screenshots: one per chapter, at a projector's 1280×720.
+
+Starts `streamlit run app.py` on a free port, drives headless Chromium, and
+writes docs/screenshots/*.png. Chapter 3 runs the real default fine-tune
+(about half a minute on a 2-core CPU).
+
+    python docs/take_screenshots.py
+"""
+
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from browser import open_page, wait_idle  # noqa: E402
+from conftest import CHROMIUM_ARGS, _serve  # noqa: E402
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+OUT = ROOT / "docs" / "screenshots"
+
+
+def shoot(tab, name, anchor_text):
+    tab.get_by_text(anchor_text).first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    tab.wait_for_timeout(800)
+    tab.screenshot(path=str(OUT / f"{name}.png"))
+    print("wrote", OUT / f"{name}.png")
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    server = _serve("docs-screenshots-server.log")
+    url = next(server)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1280, "height": 720})
+        tab.set_default_timeout(120_000)
+        tab.app_url = url
+
+        open_page(tab, "")
+        tab.screenshot(path=str(OUT / "home.png"))
+
+        open_page(tab, "ch1_learning")
+        tab.locator(".st-key-ch1l_train button").click()
+        tab.get_by_text("100/100 right").first.wait_for()
+        wait_idle(tab)
+        shoot(tab, "ch1-learning", "100/100 right")
+
+        open_page(tab, "ch2_embedding_map")
+        tab.locator(".js-plotly-plot").first.wait_for()
+        wait_idle(tab)
+        tab.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+        tab.wait_for_timeout(800)
+        tab.screenshot(path=str(OUT / "ch2-embedding-map.png"))
+
+        open_page(tab, "ch3_finetune")
+        tab.get_by_role("button", name="Start fine-tuning").click()
+        tab.get_by_text("Confusion matrix (evaluation sentences)").wait_for(timeout=300_000)
+        wait_idle(tab)
+        shoot(tab, "ch3-finetune", "Run 1 · batch 16")
+
+        open_page(tab, "ch4_lessons")
+        tab.get_by_role("tab", name="4 · Fitting").click()
+        wait_idle(tab)
+        tab.locator(".js-plotly-plot:visible").first.wait_for()
+        shoot(tab, "ch4-lessons", "4 · Fitting")
+        browser.close()
+    server.close()
+
+
+if __name__ == "__main__":
+    main()
