@@ -102,6 +102,15 @@ def test_tokenizer_hub_model_offline_gives_a_message_and_keeps_the_bundled_bert(
     assert TALK_IDS in at.code[0].value
 
 
+def test_a_typed_model_id_that_does_not_exist_gives_a_message_and_keeps_the_bundled_bert():
+    at = open_page("ch2_tokenizer")
+    at.selectbox(key="ch2_model").set_value("another model…").run()
+    at.text_input(key="ch2_model_typed").set_value("no-such-org/no-such-bert").run()
+    assert not at.exception
+    assert "no-such-org/no-such-bert" in texts(at.error)
+    assert TALK_IDS in at.code[0].value
+
+
 # ---------------------------------------------------------------- one-hot
 
 def test_onehot_shows_the_vocabulary_size_and_zero_overlaps():
