@@ -146,17 +146,6 @@ config = config_from_knobs()
 problems = scratch.validate_config(config)
 
 
-def _stop_training_of_closed_tab(session_jobs: list) -> None:
-    """Runs when the visitor's session ends (tab closed): no orphaned training thread."""
-    for job in session_jobs:
-        job.stop()
-
-
-@st.cache_resource(scope="session", on_release=_stop_training_of_closed_tab, show_spinner=False)
-def trainings_of_this_session() -> list:
-    return []
-
-
 def start_training():
     # Callbacks run before the script: read the knobs afresh, not this run's leftovers.
     config = config_from_knobs()
@@ -170,8 +159,7 @@ def start_training():
     every = max(1, config.epochs // 60)
     job = scratch.LiveTraining(config, report_every=every, pause_every=pause).start()
     st.session_state["ch1l_job"] = job
-    jobs = trainings_of_this_session()
-    jobs[:] = [j for j in jobs if j.snapshot().running] + [job]
+    ui.stop_when_tab_closes("ch1_learning", job)
 
 
 def stop_training():

@@ -50,17 +50,6 @@ def remember_widgets() -> None:
 ss.setdefault("ch3_runs", [])  # earlier runs' histories, for "compare two runs"
 
 
-def _stop_jobs_of_closed_tab(session_jobs: list) -> None:
-    """Runs when the visitor's session ends (tab closed): no orphaned training."""
-    for job in session_jobs:
-        job.stop()
-
-
-@st.cache_resource(scope="session", on_release=_stop_jobs_of_closed_tab, show_spinner=False)
-def jobs_of_this_session() -> list:
-    return []
-
-
 # --------------------------------------------------------------------------- story
 
 st.title("Fine-tune BERT, live")
@@ -197,8 +186,7 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
         return ft.finetune(train, evaluation, config, on_step=on_step, on_epoch=on_epoch, should_stop=should_stop)
 
     new_job = jobs.submit(work, meta={"name": name, "short": f"Run {number}", "epochs": config.epochs})
-    session_jobs = jobs_of_this_session()
-    session_jobs[:] = [j for j in session_jobs if not j.snapshot().finished] + [new_job]
+    ui.stop_when_tab_closes("ch3_finetune", new_job)
     ss["ch3_job"] = new_job
     ss.pop("ch3_notice", None)
     st.rerun()

@@ -32,16 +32,6 @@ for _key in KEPT_WIDGETS:
 ss.setdefault("ch4_live", {})   # experiment key -> result measured live in this session
 
 
-def _stop_jobs_of_closed_tab(session_jobs: list) -> None:
-    for job in session_jobs:
-        job.stop()
-
-
-@st.cache_resource(scope="session", on_release=_stop_jobs_of_closed_tab, show_spinner=False)
-def jobs_of_this_session() -> list:
-    return []
-
-
 # --------------------------------------------------------------------------- results: shipped, uploaded, live
 
 
@@ -176,8 +166,7 @@ def start(key: str, settings) -> None:
         return lessons.run_experiment(key, settings, should_stop=should_stop, on_progress=on_step)
 
     job = jobs.submit(work, meta={"key": key, "title": lessons.EXPERIMENTS[key].title})
-    session_jobs = jobs_of_this_session()
-    session_jobs[:] = [j for j in session_jobs if not j.snapshot().finished] + [job]
+    ui.stop_when_tab_closes("ch4_lessons", job)
     ss["ch4_job"] = job
     ss.pop("ch4_notice", None)
 

@@ -107,3 +107,20 @@ def readable_text(fig, size: int = 16):
     fig.update_yaxes(tickfont_size=size, title_font_size=size)
     fig.update_layout(legend_font_size=size, hoverlabel_font_size=size)
     return fig
+
+
+def _stop_jobs_of_closed_tab(jobs_by_page: dict) -> None:
+    for job in jobs_by_page.values():
+        job.stop()
+
+
+@st.cache_resource(scope="session", on_release=_stop_jobs_of_closed_tab, show_spinner=False)
+def _jobs_of_this_session() -> dict:
+    return {}
+
+
+def stop_when_tab_closes(page: str, job) -> None:
+    """When the visitor's session ends (tab closed), stop the page's latest background
+    job: no orphaned training thread keeps burning a shared CPU. Any object with a
+    .stop() method will do; the newest job per page replaces the previous one."""
+    _jobs_of_this_session()[page] = job
