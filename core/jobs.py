@@ -210,6 +210,18 @@ class Job:
         return JobSnapshot(position=position, queued_seconds=queued_until - self._created,
                            running_seconds=running_seconds, **snap)
 
+    def claim_if_finished(self) -> JobSnapshot | None:
+        """The final snapshot, handed out once: a page calls this on every rerun and
+        files the result (history, model, messages) the first time it is not None."""
+        snap = self.snapshot()
+        if not snap.finished:
+            return None
+        with self._lock:
+            if self.meta.get("claimed"):
+                return None
+            self.meta["claimed"] = True
+        return snap
+
     # --- the worker's side -----------------------------------------------
 
     def _on_step(self, report) -> None:

@@ -80,12 +80,9 @@ def harvest_finished_job() -> None:
     """Once per job, when it has ended: keep its history for comparisons and, if it
     learned something usable, make it the session's fine-tuned model."""
     job = ss.get("ch3_job")
-    if job is None or job.meta.get("harvested"):
+    snap = job.claim_if_finished() if job is not None else None
+    if snap is None:
         return
-    snap = job.snapshot()
-    if not snap.finished:
-        return
-    job.meta["harvested"] = True
     result = snap.result
     if result is None:
         if snap.status == jobs.FAILED:

@@ -58,12 +58,9 @@ def load_shipped_results() -> None:
 def harvest_finished_job() -> None:
     """Once per job, when it has ended: keep its result (even a partial one)."""
     job = ss.get("ch4_job")
-    if job is None or job.meta.get("harvested"):
+    snap = job.claim_if_finished() if job is not None else None
+    if snap is None:
         return
-    snap = job.snapshot()
-    if not snap.finished:
-        return
-    job.meta["harvested"] = True
     key = job.meta["key"]
     if snap.status == jobs.FAILED:
         ss["ch4_notice"] = (key, "error", f"The experiment could not run: {snap.error} Earlier results are kept.")

@@ -206,3 +206,15 @@ def test_number_of_slots_comes_from_the_environment(value, slots):
 def test_a_queue_needs_a_slot():
     with pytest.raises(ValueError):
         jobs.JobQueue(0)
+
+
+def test_a_finished_job_is_claimed_exactly_once():
+    """Pages file a result the first time they see it finished, never twice."""
+    work = FakeTraining(steps=2)
+    job = jobs.submit(work, queue=jobs.JobQueue(1))
+    assert job.claim_if_finished() is None  # still waiting for its first step
+    work.run_freely()
+    assert job.join(10)
+    first = job.claim_if_finished()
+    assert first is not None and first.result == {"weights": "learned", "steps": 2}
+    assert job.claim_if_finished() is None
