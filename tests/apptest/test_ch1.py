@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import pytest
+import apptest_pages
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,10 +16,7 @@ APP = str(ROOT / "app.py")
 
 
 def open_page(name: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    at.switch_page(f"pages/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest_pages.open_page(name, timeout=60)
 
 
 def metrics(at) -> dict:

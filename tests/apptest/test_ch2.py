@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 from types import SimpleNamespace
 
+import apptest_pages
 from streamlit.testing.v1 import AppTest
 
 from core import models
@@ -15,10 +16,7 @@ TALK_IDS = "[101, 1996, 3976, 2003, 25506, 102]"
 
 
 def open_page(name: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240).run()
-    at.switch_page(f"pages/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return apptest_pages.open_page(name, timeout=240)
 
 
 def texts(elements) -> str:

@@ -1,0 +1,14 @@
+"""Opening a page of the app the way a visitor does: app.py first, then the page."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+def open_page(name: str, timeout: float = 60) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
