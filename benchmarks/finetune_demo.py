@@ -3,7 +3,7 @@ sentences, 8 labels), default FinetuneConfig, bundled BERT.
 
     python benchmarks/finetune_demo.py            # defaults, 1 run
     python benchmarks/finetune_demo.py --runs 3   # repeat (fresh process each) and report the best and median
-    python benchmarks/finetune_demo.py --epochs 4 --lr 2e-4 --freeze none   # try other settings
+    python benchmarks/finetune_demo.py --epochs 4 --lr 2e-4 --freeze-layers 0   # try other settings
 
 Prints, per run: wall seconds from process start (Python imports and model load
 included: what a user waits for), the fine-tune's own seconds, evaluation
@@ -45,6 +45,7 @@ def one_run(args) -> dict:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     overrides = {k: v for k, v in dict(epochs=args.epochs, learning_rate=args.lr, freeze=args.freeze,
+                                        freeze_layers=args.freeze_layers,
                                         batch_size=args.batch_size).items() if v is not None}
     config = FinetuneConfig(**overrides)
     train, eval, challenge = (datasets.load_shipped(s) for s in ("train", "eval", "challenge"))
@@ -55,7 +56,7 @@ def one_run(args) -> dict:
     import torch
 
     return {
-        "config": {k: v for k, v in vars(config).items() if k in ("epochs", "learning_rate", "freeze", "batch_size")},
+        "config": {k: v for k, v in vars(config).items() if k in ("epochs", "learning_rate", "freeze", "freeze_layers", "batch_size")},
         "wall_seconds": round(wall, 2),
         "finetune_seconds": round(result.seconds, 2),
         "load_seconds": round(result.load_seconds, 2),
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--freeze")
+    parser.add_argument("--freeze-layers", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

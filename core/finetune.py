@@ -69,6 +69,7 @@ class FinetuneConfig:
     max_length: int = 64          # longer sentences are cut; batches pad only to their longest
     seed: int = 0
     freeze: str = "embeddings"    # "none" | "embeddings" (token table etc.) | "encoder" (train only the head)
+    freeze_layers: int = 2        # with freeze="embeddings": the lowest N transformer layers stay pretrained too
     early_stopping_patience: int | None = None  # stop after N epochs without better eval accuracy
     device: str = "auto"          # "auto" = CUDA, else Apple MPS, else CPU
     eval_every_epoch: bool = True
@@ -91,6 +92,8 @@ class FinetuneConfig:
             found.append("Max length must be between 8 and 512 tokens.")
         if self.freeze not in FREEZE_CHOICES:
             found.append(f"Freeze must be one of {', '.join(FREEZE_CHOICES)}.")
+        if not isinstance(self.freeze_layers, int) or self.freeze_layers < 0:
+            found.append("Frozen layers must be a whole number, 0 or more.")
         if self.device not in DEVICE_CHOICES:
             found.append(f"Device must be one of {', '.join(DEVICE_CHOICES)}.")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
@@ -201,17 +204,40 @@ class FinetuneResult:
 
 
 @dataclass
+class Batch:
+    """One batch, padded to its longest sentence. Either token ids for the whole
+    model, or (when the bottom of BERT is frozen, see `run_frozen_bottom`) the
+    hidden states the frozen layers already produced, where training starts."""
+
+    mask: Any                  # 1 = a real token, 0 = padding
+    ids: Any = None            # (batch, tokens) vocabulary ids
+    hidden: Any = None         # or (batch, tokens, hidden size), entering layer `start_layer`
+    start_layer: int = 0
+
+
+@dataclass
 class Encoded:
     """Sentences tokenized once, up front (re-tokenizing every epoch is wasted work):
-    token ids per sentence, unpadded, and the label index of each."""
+    token ids per sentence, unpadded, and the label index of each. After
+    `run_frozen_bottom` also each sentence's hidden states above the frozen layers."""
 
     texts: list[str]
     ids: list[list[int]]
     targets: list[int]
     pad_id: int = 0
+    hidden: list | None = None   # per sentence: (its tokens, hidden size), computed once
+    start_layer: int = 0         # the first layer that still has to run on `hidden`
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def batch(self, rows: Sequence[int], device: str = "cpu") -> Batch:
+        """The sentences at `rows`, padded together and moved to `device`."""
+        ids, mask = pad_batch([self.ids[i] for i in rows], self.pad_id)
+        if self.hidden is None:
+            return Batch(mask=mask.to(device), ids=ids.to(device))
+        return Batch(mask=mask.to(device), hidden=pad_hidden([self.hidden[i] for i in rows]),
+                     start_layer=self.start_layer)
 
 
 def texts_and_labels(data) -> tuple[list[str], list[str]]:
@@ -284,6 +310,17 @@ def pad_batch(rows: Sequence[Sequence[int]], pad_id: int):
     return ids, mask
 
 
+def pad_hidden(rows: Sequence):
+    """Stack per-sentence hidden states (tokens x hidden size) into one zero-padded tensor."""
+    import torch
+
+    width = max(r.shape[0] for r in rows)
+    out = rows[0].new_zeros((len(rows), width, rows[0].shape[1]))
+    for i, row in enumerate(rows):
+        out[i, : row.shape[0]] = row
+    return out
+
+
 def shuffled_batches(lengths: Sequence[int], batch_size: int, rng: random.Random, group: int = 8) -> list[list[int]]:
     """A fresh random order every epoch, cut into batches (48 rows, batch 16 -> 3 steps),
     with one twist for speed: within each random group of 8 batches, sentences of
@@ -331,19 +368,160 @@ def autocast(device: str):
     return contextlib.nullcontext()
 
 
-def freeze(model, what: str) -> int:
+def encoder_layers(model) -> list:
+    """BERT's stack of transformer layers, bottom first (6 in the bundled model); [] if unknown."""
+    base = model.base_model
+    stack = getattr(base, "encoder", None) or getattr(base, "transformer", None)
+    return list(getattr(stack, "layer", None) or [])
+
+
+def frozen_layer_count(model, what: str, layers: int = 0) -> int:
+    """How many transformer layers, from the bottom, `freeze(model, what, layers)` keeps
+    as pretrained. With "embeddings" at least the top layer always learns."""
+    total = len(encoder_layers(model))
+    if what == "encoder":
+        return total
+    if what == "embeddings":
+        return max(0, min(layers, total - 1))
+    return 0
+
+
+def describe_freeze(config: "FinetuneConfig") -> str:
+    """'embeddings + 2 lowest layers' - what stays as pretrained, in words."""
+    if config.freeze == "embeddings" and config.freeze_layers:
+        return f"embeddings + {config.freeze_layers} lowest layer{'s' if config.freeze_layers > 1 else ''}"
+    return config.freeze
+
+
+def frozen_bottom(model, what: str, layers: int = 0) -> list:
+    """The frozen modules under the first layer that learns (empty when no layer is frozen)."""
+    count = frozen_layer_count(model, what, layers)
+    if count == 0:
+        return []
+    return [model.base_model.embeddings, *encoder_layers(model)[:count]]
+
+
+def freeze(model, what: str, layers: int = 0) -> int:
     """Stop gradients for part of the model; returns how many numbers still train.
     "embeddings": the token table (11.7M of the bundled model's 22.7M numbers) and
-    position table stay as pretrained -> ~35% faster steps. "encoder": everything
-    pretrained stays; only the new dense layer learns (what the seed articles call
-    'train only the head')."""
-    if what == "embeddings":
-        for p in model.base_model.embeddings.parameters():
-            p.requires_grad_(False)
-    elif what == "encoder":
-        for p in model.base_model.parameters():
+    position table stay as pretrained, and so do the lowest `layers` transformer
+    layers (2 by default: 3.5M more). "encoder": everything pretrained stays; only
+    the new dense layer learns (what the seed articles call 'train only the head')."""
+    if what == "encoder":
+        frozen = [model.base_model]
+    elif what == "embeddings":
+        frozen = [model.base_model.embeddings, *encoder_layers(model)[:frozen_layer_count(model, what, layers)]]
+    else:
+        frozen = []
+    for module in frozen:
+        for p in module.parameters():
             p.requires_grad_(False)
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def train_mode(model, frozen: Sequence = ()) -> None:
+    """Dropout on for the layers that learn; frozen layers are a fixed feature
+    extractor, so they run as in evaluation (no dropout): the same numbers every epoch."""
+    model.train()
+    for module in frozen:
+        module.eval()
+
+
+# ---------------------------------------------------------------- frozen layers run once
+
+REPLAY_BUDGET_BYTES = 256 * 2**20   # keep at most this much of frozen-layer output in memory
+
+
+def can_run_frozen_bottom_once(model, data: "Encoded", layers: int) -> bool:
+    """Frozen layers can be run once, up front, for a BERT classifier whose frozen output
+    fits the memory budget. (Other architectures still train correctly, running every layer every step.)"""
+    from transformers import BertForSequenceClassification
+
+    if layers < 1 or not isinstance(model, BertForSequenceClassification) or model.bert.pooler is None:
+        return False
+    tokens = sum(len(ids) for ids in data.ids)
+    return tokens * model.config.hidden_size * 4 <= REPLAY_BUDGET_BYTES
+
+
+def padding_blocker(mask, dtype):
+    """Added to the attention scores: 0 for real tokens, a huge negative number for
+    padding, so after softmax no token pays any attention to padding."""
+    import torch
+
+    return (1.0 - mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+def through_layers(layers: Sequence, hidden, mask):
+    """Hidden states through transformer layers, every token of every sentence."""
+    blocked = padding_blocker(mask, hidden.dtype)
+    for layer in layers:
+        hidden = layer(hidden, blocked)
+        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+    return hidden
+
+
+def top_layer_for_cls(layer, hidden, mask):
+    """The pooler reads only [CLS], so the top layer only has to finish [CLS]: every
+    token still offers a key and a value, but only [CLS] asks a query and goes through
+    the feed-forward part. Same numbers for [CLS], about a fifth of the layer's work."""
+    import torch.nn.functional as F
+
+    attention = layer.attention.self
+
+    def by_head(x):  # (batch, tokens, hidden) -> (batch, heads, tokens, head size)
+        return x.view(x.shape[0], x.shape[1], -1, attention.attention_head_size).transpose(1, 2)
+
+    query = by_head(attention.query(hidden[:, :1]))
+    key, value = by_head(attention.key(hidden)), by_head(attention.value(hidden))
+    context = F.scaled_dot_product_attention(
+        query, key, value, attn_mask=padding_blocker(mask, hidden.dtype),
+        dropout_p=attention.dropout.p if attention.training else 0.0, scale=attention.scaling)
+    context = context.transpose(1, 2).reshape(hidden.shape[0], 1, -1)
+    attended = layer.attention.output(context, hidden[:, :1])      # dense, dropout, add & LayerNorm
+    return layer.output(layer.intermediate(attended), attended)     # feed-forward, add & LayerNorm
+
+
+def run_frozen_bottom(model, data: Encoded, layers: int, device: str, batch_size: int = 64) -> Encoded:
+    """Frozen layers turn a sentence into the same numbers in every epoch, so compute
+    them once: the embeddings and the lowest `layers` layers, for every sentence, kept
+    unpadded. Each training step then starts at layer `layers` + 1 and does
+    (6 - 2) / 6 of the work for the bundled model (one step ~110 ms instead of ~180 ms)."""
+    import dataclasses
+
+    import torch
+
+    base = model.base_model
+    hidden: list = [None] * len(data)
+    order = sorted(range(len(data)), key=lambda i: len(data.ids[i]))
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(order), batch_size):
+            rows = order[start: start + batch_size]
+            ids, mask = pad_batch([data.ids[i] for i in rows], data.pad_id)
+            ids, mask = ids.to(device), mask.to(device)
+            states = through_layers(encoder_layers(model)[:layers], base.embeddings(input_ids=ids), mask)
+            for j, i in enumerate(rows):
+                hidden[i] = states[j, : len(data.ids[i])].clone()
+    model.train(was_training)
+    return dataclasses.replace(data, hidden=hidden, start_layer=layers)
+
+
+def rest_of_bert(model, batch: Batch):
+    """BERT from layer `start_layer` up: the remaining layers (the top one for [CLS]
+    only), the pooler on [CLS] (dense + tanh), dropout, and the new dense layer:
+    the same logits as `model(...)` gives."""
+    layers, hidden = encoder_layers(model)[batch.start_layer:], batch.hidden
+    if layers:
+        hidden = top_layer_for_cls(layers[-1], through_layers(layers[:-1], hidden, batch.mask), batch.mask)
+    return model.classifier(model.dropout(model.base_model.pooler(hidden)))
+
+
+def logits_of(model, batch: Batch):
+    """One score per label for every sentence in the batch."""
+    if batch.hidden is not None:
+        return rest_of_bert(model, batch)
+    return model(input_ids=batch.ids, attention_mask=batch.mask).logits
 
 
 def warmup_then_linear_decay(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -413,14 +591,14 @@ def restore(model, snapshot: dict) -> None:
 # ---------------------------------------------------------------- the loop
 
 
-def train_step(model, ids, mask, targets, optimizer, scheduler, device: str) -> tuple[float, int]:
+def train_step(model, batch: Batch, targets, optimizer, scheduler, device: str) -> tuple[float, int]:
     """One batch: forward -> loss -> backward -> AdamW step -> next learning rate.
     Returns (loss, how many of the batch it got right before the update)."""
     import torch
     import torch.nn.functional as F
 
     with autocast(device):
-        logits = model(input_ids=ids, attention_mask=mask).logits
+        logits = logits_of(model, batch)
     loss = F.cross_entropy(logits.float(), targets)
     if not torch.isfinite(loss):
         raise TrainingDiverged(
@@ -463,9 +641,15 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
     rng = random.Random(config.seed)
     tokenizer = models.load_tokenizer(config.model_id)
     model = models.load_classifier(config.model_id, labels).to(device)
-    freeze(model, config.freeze)
+    freeze(model, config.freeze, config.freeze_layers)
+    frozen = frozen_bottom(model, config.freeze, config.freeze_layers)
     train_set = encode(tokenizer, train_texts, train_y, labels, config.max_length)
     eval_set = encode(tokenizer, eval_texts, eval_y, labels, config.max_length) if eval_texts else None
+    frozen_count = frozen_layer_count(model, config.freeze, config.freeze_layers)
+    if can_run_frozen_bottom_once(model, train_set, frozen_count):   # frozen layers: once, not every epoch
+        train_set = run_frozen_bottom(model, train_set, frozen_count, device)
+        if eval_set is not None:
+            eval_set = run_frozen_bottom(model, eval_set, frozen_count, device)
     lengths = [len(ids) for ids in train_set.ids]
     load_seconds = time.perf_counter() - started
 
@@ -488,30 +672,29 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
 
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
-        model.train()
+        train_mode(model, frozen)
         loss_sum = correct = seen = 0.0
-        for batch in shuffled_batches(lengths, config.batch_size, rng):
+        for rows in shuffled_batches(lengths, config.batch_size, rng):
             if should_stop():
                 cancelled = True
                 break
             tick = time.perf_counter()
-            ids, mask = pad_batch([train_set.ids[i] for i in batch], train_set.pad_id)
-            targets = torch.tensor([train_set.targets[i] for i in batch])
+            batch = train_set.batch(rows, device)
+            targets = torch.tensor([train_set.targets[i] for i in rows], device=device)
             learning_rate = scheduler.get_last_lr()[0]
             try:
-                loss, right = train_step(model, ids.to(device), mask.to(device), targets.to(device),
-                                         optimizer, scheduler, device)
+                loss, right = train_step(model, batch, targets, optimizer, scheduler, device)
             except TrainingDiverged as blew_up:
                 diverged = str(blew_up)
                 break
             last_evaluation = None
             step += 1
-            examples += len(batch)
-            tokens += int(mask.sum())
+            examples += len(rows)
+            tokens += int(batch.mask.sum())
             train_seconds += time.perf_counter() - tick
-            loss_sum, correct, seen = loss_sum + loss * len(batch), correct + right, seen + len(batch)
+            loss_sum, correct, seen = loss_sum + loss * len(rows), correct + right, seen + len(rows)
             report = StepReport(
-                epoch=epoch, step=step, total_steps=total_steps, loss=loss, accuracy=right / len(batch),
+                epoch=epoch, step=step, total_steps=total_steps, loss=loss, accuracy=right / len(rows),
                 learning_rate=learning_rate, examples_per_second=examples / train_seconds,
                 tokens_per_second=tokens / train_seconds, elapsed=time.perf_counter() - t0,
                 eta=_eta(step, total_steps, train_seconds, eval_seconds, epoch, config, eval_set),
@@ -596,9 +779,8 @@ def evaluate_encoded(model, data: Encoded, device: str | None = None, batch_size
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start: start + batch_size]
-            ids, mask = pad_batch([data.ids[i] for i in rows], data.pad_id)
             with autocast(device):
-                logits = model(input_ids=ids.to(device), attention_mask=mask.to(device)).logits.float()
+                logits = logits_of(model, data.batch(rows, device)).float()
             if data.targets:
                 targets = torch.tensor([data.targets[i] for i in rows], device=logits.device)
                 loss_sum += float(F.cross_entropy(logits, targets, reduction="sum"))
@@ -671,7 +853,10 @@ def _parse_args(argv):
     parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     parser.add_argument("--max-length", type=int, default=defaults.max_length)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--freeze", choices=FREEZE_CHOICES, default=defaults.freeze)
+    parser.add_argument("--freeze", choices=FREEZE_CHOICES, default=defaults.freeze,
+                        help="keep as pretrained: none, the embeddings (plus --freeze-layers), or the whole encoder")
+    parser.add_argument("--freeze-layers", type=int, default=defaults.freeze_layers, metavar="N",
+                        help="with --freeze embeddings: also keep the lowest N transformer layers")
     parser.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
                         help="stop after this many epochs without better evaluation accuracy")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=defaults.device)
@@ -721,14 +906,14 @@ def main(argv=None) -> int:
         config = FinetuneConfig(
             model_id=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
             warmup_ratio=args.warmup, weight_decay=args.weight_decay, max_length=args.max_length,
-            seed=args.seed, freeze=args.freeze, early_stopping_patience=args.early_stopping, device=args.device,
+            seed=args.seed, freeze=args.freeze, freeze_layers=args.freeze_layers, early_stopping_patience=args.early_stopping, device=args.device,
         )
         problems = config.problems()
         if problems:
             raise FinetuneError(problems[0])
         _say(out, f"Fine-tuning {config.model_id} on {len(train.texts)} sentences, "
                   f"evaluating on {len(eval.texts)} ({config.epochs} epochs, batch {config.batch_size}, "
-                  f"lr {config.learning_rate:g}, freeze {config.freeze}). Ctrl-C stops and keeps what was learned.")
+                  f"lr {config.learning_rate:g}, freeze {describe_freeze(config)}). Ctrl-C stops and keeps what was learned.")
 
         # First Ctrl-C: stop after the current step, keep the result; a second one quits.
         stop = threading.Event()

@@ -167,10 +167,11 @@ def measure_device(device: str, name: str, threads: int | None, model_id: str = 
         ids, mask = finetune.pad_batch(tokenizer(texts, truncation=True, max_length=32)["input_ids"],
                                        tokenizer.pad_token_id or 0)
         targets = torch.tensor([i % 2 for i in range(batch_size)])
-        ids, mask, targets = ids.to(device), mask.to(device), targets.to(device)
+        batch = finetune.Batch(mask=mask.to(device), ids=ids.to(device))
+        targets = targets.to(device)
 
         def one_step():
-            finetune.train_step(model, ids, mask, targets, optimizer, scheduler, device)
+            finetune.train_step(model, batch, targets, optimizer, scheduler, device)
 
         for _ in range(warmup):
             if should_stop():

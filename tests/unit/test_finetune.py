@@ -122,6 +122,8 @@ def test_impossible_settings_are_refused_with_a_sentence(tiny):
         finetune(DATA, DATA, tiny(epochs=0))
     with pytest.raises(FinetuneError, match="Freeze"):
         finetune(DATA, DATA, tiny(freeze="everything"))
+    with pytest.raises(FinetuneError, match="Frozen layers"):
+        finetune(DATA, DATA, tiny(freeze_layers=-1))
 
 
 def test_same_seed_same_run_other_seed_other_run(tiny):
@@ -163,14 +165,59 @@ def test_freezing_keeps_pretrained_numbers(tiny, tiny_bert_dir):
 
     word_table = "bert.embeddings.word_embeddings.weight"
     first_layer = "bert.encoder.layer.0.attention.self.query.weight"
-    embeddings = finetune(DATA, None, tiny(epochs=2, freeze="embeddings"))
+    top_layer = "bert.encoder.layer.1.attention.self.query.weight"   # the tiny BERT has 2 layers
+    embeddings = finetune(DATA, None, tiny(epochs=2, freeze="embeddings", freeze_layers=0))
     assert not changed(embeddings, word_table) and changed(embeddings, first_layer)
+    lower_layer_too = finetune(DATA, None, tiny(epochs=2, freeze="embeddings", freeze_layers=1))
+    assert not changed(lower_layer_too, first_layer) and changed(lower_layer_too, top_layer)
+    # Asking for more frozen layers than there are still leaves the top one learning.
+    too_many = finetune(DATA, None, tiny(epochs=2, freeze="embeddings", freeze_layers=9))
+    assert not changed(too_many, first_layer) and changed(too_many, top_layer)
     head_only = finetune(DATA, None, tiny(epochs=2, freeze="encoder"))
     assert not changed(head_only, word_table) and not changed(head_only, first_layer)
     assert changed(head_only, "classifier.weight")
     everything = finetune(DATA, None, tiny(epochs=2, freeze="none"))
     assert changed(everything, word_table)
     assert head_only.eval_accuracy is None and head_only.best_epoch is None
+
+
+def test_frozen_layers_computed_once_give_the_whole_models_scores(tiny_bert_dir):
+    """Running the frozen bottom once and the rest per batch is only a shortcut:
+    sentences of different lengths (so with padding) get the same scores as
+    the whole model gives them, layer by layer."""
+    import torch
+
+    from core import finetune as ft
+    from core import models
+
+    model = models.load_classifier(tiny_bert_dir, list(TINY)).eval()
+    tokenizer = models.load_tokenizer(tiny_bert_dir)
+    data = ft.encode(tokenizer, TEXTS, LABELS, list(TINY), 64)
+    assert len({len(ids) for ids in data.ids}) > 2                       # really different lengths
+    rows = list(range(len(TEXTS)))
+    with torch.no_grad():
+        whole = ft.logits_of(model, data.batch(rows))
+        for frozen in (1, 2):
+            replayed = ft.run_frozen_bottom(model, data, frozen, "cpu")
+            assert replayed.start_layer == frozen and replayed.hidden[0].shape == (len(data.ids[0]), 32)
+            shortcut = ft.logits_of(model, replayed.batch(rows))
+            assert torch.allclose(shortcut, whole, atol=1e-5), (shortcut - whole).abs().max()
+
+
+def test_training_with_frozen_layers_run_once_matches_running_them_every_step(tiny, monkeypatch):
+    """Same gradients, so the same training. Dropout is switched off for this
+    comparison: the shortcut draws fewer random numbers (only [CLS] in the top layer)."""
+    from core import finetune as ft
+
+    monkeypatch.setattr(ft, "train_mode", lambda model, frozen=(): model.eval())
+    settings = tiny(epochs=3, freeze="embeddings", freeze_layers=1)
+    shortcut = finetune(DATA, DATA, settings)
+    monkeypatch.setattr(ft, "can_run_frozen_bottom_once", lambda *args: False)
+    every_step = finetune(DATA, DATA, settings)
+    assert [s.loss for s in shortcut.steps] == pytest.approx([s.loss for s in every_step.steps], rel=1e-4)
+    assert shortcut.eval_accuracy == every_step.eval_accuracy
+    assert [h.eval_loss for h in shortcut.history] == pytest.approx([h.eval_loss for h in every_step.history],
+                                                                    rel=1e-4)
 
 
 def test_bad_data_is_refused_in_one_sentence(tiny):
