@@ -9,10 +9,14 @@ same model, data and hyperparameters, in one run.
 Both sides get: the bundled BERT with the same new dense layer, the shipped
 400 train / 160 eval sentences, pre-tokenised once (max 64 tokens) and padded
 per batch, the app's default FinetuneConfig (4 epochs, batch 16, AdamW at lr
-1.5e-4 with the fused kernel, weight decay 0.01 except biases and LayerNorm,
+2e-4 with the fused kernel, weight decay 0.01 except biases and LayerNorm,
 10% linear warm-up then linear decay), gradient clipping at 1.0, the embedding
-block frozen, evaluation after every epoch, seed 0, fp32 on the CPU. Trainer
-runs with its own defaults otherwise (random sampler, no saving, no logging).
+block and the lowest 3 of the 6 layers frozen (requires_grad off: the same
+numbers learn on both sides), evaluation after every epoch, seed 0, fp32 on
+the CPU. Trainer runs with its own defaults otherwise (random sampler, no
+saving, no logging). What differs is how the work is done: our loop runs the
+frozen layers once before training, finishes only [CLS] in the top layer and
+groups similar lengths; Trainer runs the whole model on every batch.
 `--unfrozen` adds Trainer as it comes, training every weight; `--grouped` adds
 Trainer with its group_by_length sampler (our loop groups lengths too).
 
@@ -49,7 +53,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 def _defaults() -> dict:
     from core.finetune import FinetuneConfig   # no torch import: cheap
 
-    keep = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_length", "seed", "freeze")
+    keep = ("epochs", "batch_size", "learning_rate", "warmup_ratio", "weight_decay", "max_length", "seed", "freeze",
+            "freeze_layers")
     return {k: getattr(FinetuneConfig(), k) for k in keep}
 
 
@@ -93,7 +98,7 @@ def run_trainer(grouped: bool = False, unfrozen: bool = False) -> dict:
     tokenizer = models.load_tokenizer(models.BUNDLED)
     model = models.load_classifier(models.BUNDLED, labels)
     if not unfrozen:
-        freeze(model, SETTINGS["freeze"])
+        freeze(model, SETTINGS["freeze"], SETTINGS["freeze_layers"])
 
     def rows(data):
         encoded = tokenizer(list(data.texts), truncation=True, max_length=SETTINGS["max_length"])

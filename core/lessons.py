@@ -92,6 +92,7 @@ class Settings:
     learning_rate: float = 1e-4
     max_length: int = 32
     freeze: str = "embeddings"
+    freeze_layers: int = 0         # every transformer layer learns, so the lessons show the whole model moving
     seed: int = 0
 
     def problems(self) -> list[str]:
@@ -106,7 +107,8 @@ class Settings:
 
         values = dict(model_id=self.model_id, epochs=self.epochs, batch_size=self.batch_size,
                       learning_rate=self.learning_rate, max_length=self.max_length,
-                      freeze=self.freeze, seed=self.seed, eval_every_epoch=False)
+                      freeze=self.freeze, freeze_layers=self.freeze_layers, seed=self.seed,
+                      eval_every_epoch=False)
         values.update(changes)
         return FinetuneConfig(**values)
 

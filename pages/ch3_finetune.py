@@ -28,7 +28,7 @@ KEPT_WIDGETS = {
     "ch3_source": ch3_data.SHIPPED, "ch3_per_label": ch3_data.ALL, "ch3_eval_share": 20,
     "ch3_model": models.BUNDLED, "ch3_epochs": _defaults.epochs, "ch3_batch": _defaults.batch_size,
     "ch3_lr": _defaults.learning_rate, "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed,
-    "ch3_freeze": _defaults.freeze, "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
+    "ch3_freeze": _defaults.freeze, "ch3_freeze_layers": _defaults.freeze_layers, "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
 }
 # Option lists always include core's defaults, whatever those are tuned to.
 LEARNING_RATES = sorted({1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0, _defaults.learning_rate})
@@ -65,9 +65,13 @@ with st.expander("What happens when you press Start", expanded=False):
    was trained to summarise the whole sentence (384 numbers for the bundled BERT, 768 for BERT-base).
 3. **One new layer.** A dense layer maps that summary to one score per label (384 × 8 weights + 8 biases
    for the 8 cancellation reasons); softmax turns the scores into probabilities that add up to 1.
-4. **Learn.** Exactly the loop from chapter 1: predict a batch, measure the error (cross-entropy),
+4. **Run the frozen part once.** The embeddings and the lowest layers keep their pretrained numbers
+   (*Freeze*, below), so what they make of a sentence never changes: it is computed once, before the first
+   step, and every step runs only the layers above. The top layer only finishes `[CLS]`, the one vector
+   the new layer reads. Same numbers, less work: that is how the demo trains in seconds on a laptop CPU.
+5. **Learn.** Exactly the loop from chapter 1: predict a batch, measure the error (cross-entropy),
    nudge every weight a little to make it smaller (AdamW), next batch. One pass over all the sentences is an **epoch**.
-5. **Check on sentences it never saw.** After every epoch the model reads a *different file*. Training accuracy
+6. **Check on sentences it never saw.** After every epoch the model reads a *different file*. Training accuracy
    says how well it fits what it studied; evaluation accuracy says how well it generalises — in the talk, 98% vs 90%.
         """
     )
@@ -137,6 +141,11 @@ with col_model:
                           format_func=lambda choice: FREEZE_LABELS.get(choice, choice),
                           help="nothing: train every weight. embeddings: keep the token table as pretrained "
                                "(faster). encoder: train only the new layer on top.")
+    freeze_layers = st.number_input(
+        "…and the lowest layers", 0, 23, key="ch3_freeze_layers", disabled=freeze != "embeddings",
+        help="These transformer layers keep their pretrained numbers too. Frozen layers give the same "
+             "output every epoch, so it is computed once, before training: each step only runs the layers "
+             "above them. The top layer always learns.")
 with col_a:
     epochs = st.slider("Epochs", 1, 20, key="ch3_epochs",
                        help="One epoch = every training sentence seen once.")
@@ -157,7 +166,7 @@ with col_c:
 
 config = ft.FinetuneConfig(
     model_id=model_id, epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
-    max_length=int(max_length), seed=int(seed), freeze=freeze,
+    max_length=int(max_length), seed=int(seed), freeze=freeze, freeze_layers=int(freeze_layers),
     early_stopping_patience=int(patience) if early else None,
 )
 
