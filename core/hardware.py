@@ -144,8 +144,9 @@ def measure_device(device: str, name: str, threads: int | None, model_id: str = 
                    should_stop=lambda: False) -> DeviceTiming | None:
     """Time `steps` real training steps (after `warmup` untimed ones) on one device.
 
-    The step is chapter 3's: the classifier with its word embeddings frozen,
-    AdamW, one batch of short sentences padded to the longest. Returns None
+    The step is chapter 3's loop run through the whole model (every layer
+    computes, as for any architecture): the classifier with its word embeddings
+    frozen, AdamW, one batch of short sentences padded to the longest. Returns None
     when should_stop() said stop before the timing finished.
     """
     import torch
