@@ -356,16 +356,21 @@ def pick_device(wanted: str = "auto") -> str:
     return "cpu"
 
 
+BF16_DEVICES: tuple[str, ...] = ()   # devices where bf16 autocast was MEASURED to help: none so far
+
+
 def autocast(device: str):
-    """bf16 autocast on CUDA GPUs that support it; full fp32 elsewhere. On this
-    project's CPU bf16 made batch 16 x 16 steps SLOWER (183 -> 232 ms), so CPU
-    stays fp32."""
+    """bf16 autocast only on devices where it was measured to help, else full fp32.
+    On this project's CPU bf16 made steps slower (batch 16 x 16: 183 -> 232 ms
+    for the whole model; ~20x slower for the upper layers alone), and no GPU was
+    available to measure CUDA, so the list is empty: add "cuda" after measuring
+    (benchmarks/finetune_demo.py on the GPU machine)."""
     import contextlib
 
     import torch
 
-    if device == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+    if device in BF16_DEVICES:
+        return torch.autocast(device, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -486,7 +491,7 @@ def run_frozen_bottom(model, data: Encoded, layers: int, device: str, batch_size
     """Frozen layers turn a sentence into the same numbers in every epoch, so compute
     them once: the embeddings and the lowest `layers` layers, for every sentence, kept
     unpadded. Each training step then starts at layer `layers` + 1: with 3 of the
-    bundled model's 6 layers frozen, one step of batch 16 takes ~70 ms instead of ~180 ms."""
+    bundled model's 6 layers frozen, one step of batch 16 takes ~75 ms instead of ~160 ms."""
     import dataclasses
 
     import torch
