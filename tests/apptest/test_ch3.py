@@ -94,6 +94,23 @@ def test_page_shows_the_data_and_the_knobs_before_training():
     assert at.select_slider(key="ch3_lr").value == defaults.learning_rate
     assert at.slider(key="ch3_epochs").value == defaults.epochs
     assert at.select_slider(key="ch3_batch").value == defaults.batch_size
+    assert at.selectbox(key="ch3_freeze").value == defaults.freeze
+    assert at.number_input(key="ch3_freeze_layers").value == defaults.freeze_layers
+    assert not at.number_input(key="ch3_freeze_layers").disabled
+
+
+def test_frozen_layers_knob_reaches_the_fine_tune_and_only_counts_with_frozen_embeddings(tiny_bert_dir):
+    at = quick_settings(open_page(tiny_bert_dir), per_label=3, epochs=1)
+    at.selectbox(key="ch3_freeze").set_value("encoder").run()
+    assert at.number_input(key="ch3_freeze_layers").disabled      # the whole encoder is frozen anyway
+    at.selectbox(key="ch3_freeze").set_value("embeddings").run()
+    at.number_input(key="ch3_freeze_layers").set_value(1).run()
+    at.button(key="ch3_start").click().run()
+    wait_for(at.session_state["ch3_job"])
+    at.run()
+    assert not at.exception, at.exception
+    result = at.session_state["ch3_result"]
+    assert (result.config.freeze, result.config.freeze_layers) == ("embeddings", 1)
 
 
 def test_quick_demo_subset_shrinks_the_training_set():
