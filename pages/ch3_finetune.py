@@ -224,7 +224,8 @@ def draw_status(snap: jobs.JobSnapshot, job: jobs.Job) -> None:
     if snap.status == jobs.RUNNING:
         last = snap.last_step
         if last is None:
-            st.progress(0.0, text=f"Loading the pretrained model and tokenizing… ({views.duration(snap.running_seconds)})")
+            st.progress(0.0, text="Loading the pretrained model, tokenizing, running the frozen layers "
+                                  f"once… ({views.duration(snap.running_seconds)})")
         else:
             text = (f"Step {last.step} of {last.total_steps} · epoch {last.epoch} of {job_epochs(job)} · "
                     f"loss {last.loss:.3f} · {last.examples_per_second:.{0 if last.examples_per_second >= 10 else 1}f} sentences/s · "
@@ -268,18 +269,13 @@ def live_panel() -> None:
         st.info("Press **Start fine-tuning** to train. Training runs in the background: "
                 "you can visit other pages and come back.")
         return
-    polling = not job.snapshot().finished
 
-    @st.fragment(run_every=0.5 if polling else None)
-    def panel():
-        snap = job.snapshot()
-        if polling and snap.finished:
-            st.rerun()  # the whole page: harvest the result, draw it, stop polling
+    def draw(snap, running):
         st.subheader(job.meta["name"])
         draw_status(snap, job)
         draw_charts(snap, job.meta["name"])
 
-    panel()
+    ui.while_running(job, draw)
 
 
 st.header("3 · Training")

@@ -198,14 +198,8 @@ def run_controls(key: str, settings, precomputed: dict | None) -> None:
 
 
 def progress_panel(job: jobs.Job) -> None:
-    polling = not job.snapshot().finished
-
-    @st.fragment(run_every=0.5 if polling else None)
-    def panel():
-        snap = job.snapshot()
-        if polling and snap.finished:
-            st.rerun()  # the whole page: harvest the result, draw it, stop polling
-        if not polling:
+    def draw(snap, running):
+        if not running:
             return
         if snap.status == jobs.QUEUED:
             st.progress(0.0, text=f"Queued behind {snap.position - 1 or 'another'} fine-tune(s): this server "
@@ -222,7 +216,7 @@ def progress_panel(job: jobs.Job) -> None:
             st.button("Stop", key=f"ch4_stop_{job.meta['key']}", on_click=job.stop, icon=":material/stop:",
                       help="Stops at the next training step; runs that finished are kept and shown.")
 
-    panel()
+    ui.while_running(job, draw)
 
 
 def source_line(result: dict, origin: str) -> None:

@@ -124,3 +124,20 @@ def stop_when_tab_closes(page: str, job) -> None:
     job: no orphaned training thread keeps burning a shared CPU. Any object with a
     .stop() method will do; the newest job per page replaces the previous one."""
     _jobs_of_this_session()[page] = job
+
+
+def while_running(job, draw) -> None:
+    """Live view of a background job: `draw(snapshot, running)` redraws twice a
+    second while the job runs (a fragment, so the rest of the page stays put).
+    When the job has ended the whole page reruns once, so it can harvest the
+    result and draw it, and the polling stops."""
+    running = not job.snapshot().finished
+
+    @st.fragment(run_every=0.5 if running else None)
+    def panel():
+        snap = job.snapshot()
+        if running and snap.finished:
+            st.rerun()
+        draw(snap, running)
+
+    panel()
