@@ -2,7 +2,7 @@
 
 Starts `streamlit run app.py` on a free port, drives headless Chromium, and
 writes docs/screenshots/*.png. Chapter 3 runs the real default fine-tune
-(about half a minute on a 2-core CPU).
+(under 20 s on a 2-core CPU).
 
     python docs/take_screenshots.py
 """

@@ -36,7 +36,9 @@ def styled(fig, height: int = 400):
 def show(fig, key: str, height: int = 400) -> None:
     import streamlit as st
 
-    st.plotly_chart(styled(fig, height), key=key, config={"displaylogo": False})
+    from pages import ui
+
+    st.plotly_chart(styled(fig, height), key=key, config=ui.CHART_CONFIG)
 
 
 def show_cached(cache: dict, key: str, version, build, height: int = 400) -> None:
@@ -45,9 +47,11 @@ def show_cached(cache: dict, key: str, version, build, height: int = 400) -> Non
     milliseconds of CPU that the training thread would rather have."""
     import streamlit as st
 
+    from pages import ui
+
     if key not in cache or cache[key][0] != version:
         cache[key] = (version, styled(build(), height))
-    st.plotly_chart(cache[key][1], key=key, config={"displaylogo": False})
+    st.plotly_chart(cache[key][1], key=key, config=ui.CHART_CONFIG)
 
 
 def percent(value) -> str:
@@ -97,8 +101,10 @@ def accuracy_by_epoch(epochs: list, compare: tuple[str, list] | None = None, tit
     ))
     if epochs and has_eval and evals[-1] is not None:
         gap = train[-1] - evals[-1]
-        fig.add_annotation(x=xs[-1], y=(train[-1] + evals[-1]) / 2, text=f"gap {gap:+.1f} pts",
-                           showarrow=False, xanchor="left", xshift=12, font=dict(size=16, color=EVAL_COLOR))
+        # Bottom right, inside the plot: free space once accuracy has climbed, and never cut off.
+        fig.add_annotation(xref="paper", yref="paper", x=1, y=0.04, xanchor="right", yanchor="bottom",
+                           text=f"epoch {xs[-1]}: training − evaluation = {gap:+.1f} pts",
+                           showarrow=False, font=dict(size=16, color=EVAL_COLOR), bgcolor="rgba(255,255,255,0.8)")
     if compare:
         name, other = compare
         ox = [e.epoch for e in other]
@@ -111,7 +117,7 @@ def accuracy_by_epoch(epochs: list, compare: tuple[str, list] | None = None, tit
                 line=dict(color=EVAL_COLOR, width=2, dash="dash"), opacity=0.7))
     last_epoch = max([*xs, *([e.epoch for e in compare[1]] if compare else []), 1])
     fig.update_layout(title=title or "Training vs evaluation accuracy",
-                      xaxis=dict(title="epoch", range=[0.8, last_epoch + 0.6], dtick=1),
+                      xaxis=dict(title="epoch", range=[0.8, last_epoch + 0.2], dtick=1),
                       yaxis=dict(title="accuracy (%)", range=[0, 102]))
     return fig
 
@@ -132,7 +138,8 @@ def training_steps(steps: list):
         title="Each step: loss and batch accuracy",
         xaxis=dict(title="step (one batch)"),
         yaxis=dict(title="loss", rangemode="tozero"),
-        yaxis2=dict(title="accuracy (%)", range=[0, 102], overlaying="y", side="right", showgrid=False),
+        yaxis2=dict(title="accuracy (%)", range=[0, 102], overlaying="y", side="right", showgrid=False,
+                    tickvals=[0, 25, 50, 75, 100]),
     )
     return fig
 

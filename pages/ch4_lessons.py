@@ -40,7 +40,7 @@ def chart(fig, key: str, height: int | None = None) -> None:
     above the plot (with ui.style's 50 px top margin the two overlap)."""
     fig = ui.style(fig, height=height or fig.layout.height or 400)
     fig.update_layout(margin=dict(t=100), title=dict(y=0.985, yanchor="top", x=0.01, xanchor="left"))
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    st.plotly_chart(fig, key=key, config=ui.CHART_CONFIG)
 
 
 def load_shipped_results() -> None:

@@ -48,8 +48,15 @@ def style(fig, height: int = 380, **layout):
     return readable_text(fig)
 
 
+# Plotly's toolbar, cut to "save as PNG" and "reset axes": on a half-width chart the full
+# row of buttons covered the chart's title whenever the pointer was over it. Drag still
+# zooms, double-click still resets.
+CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": [
+    "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
+
+
 def chart(fig, key: str | None = None, **layout):
-    st.plotly_chart(style(fig, **layout), key=key, config={"displaylogo": False})
+    st.plotly_chart(style(fig, **layout), key=key, config=CHART_CONFIG)
 
 
 def friendly_error(message: str) -> None:
