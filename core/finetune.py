@@ -917,9 +917,11 @@ def main(argv=None) -> int:
         problems = config.problems()
         if problems:
             raise FinetuneError(problems[0])
+        epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
         _say(out, f"Fine-tuning {config.model_id} on {len(train.texts)} sentences, "
-                  f"evaluating on {len(eval.texts)} ({config.epochs} epochs, batch {config.batch_size}, "
-                  f"lr {config.learning_rate:g}, freeze {describe_freeze(config)}). Ctrl-C stops and keeps what was learned.")
+                  f"evaluating on {len(eval.texts)} ({epochs}, batch {config.batch_size}, "
+                  f"lr {config.learning_rate:g}, freeze {describe_freeze(config)}). "
+                  "Ctrl-C stops and keeps what was learned.")
 
         # First Ctrl-C: stop after the current step, keep the result; a second one quits.
         stop = threading.Event()

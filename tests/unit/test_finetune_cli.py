@@ -55,6 +55,16 @@ def test_own_train_file_without_eval_is_split(root, tiny_bert_dir, tmp_path):
     assert summary["labels"] == ["price", "credit"]                          # the talk's label order
 
 
+def test_frozen_layers_from_the_command_line(root, tiny_bert_dir):
+    done = run_cli(root, "--model", tiny_bert_dir, "--epochs", "1", "--freeze-layers", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["config"]["freeze"], summary["config"]["freeze_layers"]) == ("embeddings", 1)
+    assert "(1 epoch, batch 16" in done.stderr and "freeze embeddings + 1 lowest layer)" in done.stderr
+    refused = run_cli(root, "--model", tiny_bert_dir, "--freeze-layers", "-2")
+    assert refused.returncode == 2 and "Frozen layers must be" in refused.stderr
+
+
 @pytest.mark.parametrize("make_args, message", [
     (lambda tmp: ["--eval", write_csv(tmp / "e.csv", [("refund", "give it back"), ("refund", "money back"),
                                                         ("price", "too dear"), ("price", "costly")])],
