@@ -1,14 +1,17 @@
 """FizzBuzz to BERT: the entry point and router.
 
-`streamlit run app.py` starts here. This file only builds the navigation: every
+`streamlit run app.py` starts here. This file builds the navigation (every
 chapter is a folder of small page scripts under pages/, each a thin view over
-the computation in core/. Nothing heavy (torch, transformers, scikit-learn) is
+the computation in core/) and, before any page runs, collects a fine-tune that
+has just finished in the background, so every chapter sees the new model. Nothing heavy (torch, transformers, scikit-learn) is
 imported here, so the home page renders in about a second on a cold server.
 """
 
 import os
 
 import streamlit as st
+
+from pages import ch3_harvest
 
 # On a CPU shared by many (Community Cloud, a laptop running a projector and a
 # browser), OpenMP threads that spin while waiting made a training step up to
@@ -55,4 +58,5 @@ def build_navigation():
     }
 
 
+ch3_harvest.harvest_finished_job()
 st.navigation(build_navigation()).run()

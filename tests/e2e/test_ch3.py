@@ -2,6 +2,8 @@
 end while the charts update, the confusion matrix appears, and a broken CSV
 upload gets a readable message instead of a traceback."""
 
+import time
+
 import pytest
 from browser import assert_no_exception, open_page, screenshot, wait_idle
 
@@ -26,24 +28,28 @@ def choose_in_select_slider(tab, label: str, option: str):
     assert slider.get_attribute("aria-valuetext") == option
 
 
-@pytest.mark.browser
-def test_short_finetune_runs_to_completion_with_live_charts(page):
-    open_chapter(page)
-    assert_no_exception(page)
-    assert page.locator("h1", has_text="Fine-tune BERT, live").is_visible()
-
-    choose_in_select_slider(page, "Quick demo: training sentences per label", "2")
-    wait_idle(page)
-    epochs = page.get_by_role("slider", name="Epochs")
+def quick_demo(tab):
+    """2 sentences per label, 1 epoch: a fine-tune of the bundled BERT in seconds."""
+    choose_in_select_slider(tab, "Quick demo: training sentences per label", "2")
+    wait_idle(tab)
+    epochs = tab.get_by_role("slider", name="Epochs")
     epochs.focus()
     for _ in range(25):
         if epochs.get_attribute("aria-valuenow") == "1":
             break
         epochs.press("ArrowLeft")
-        page.wait_for_timeout(100)
-    wait_idle(page)
-    training = page.locator('[data-testid="stMetric"]').filter(has_text="Training sentences")
+        tab.wait_for_timeout(100)
+    wait_idle(tab)
+    training = tab.locator('[data-testid="stMetric"]').filter(has_text="Training sentences")
     assert training.inner_text().split()[-1] == "16"  # 8 labels x 2
+
+
+@pytest.mark.browser
+def test_short_finetune_runs_to_completion_with_live_charts(page):
+    open_chapter(page)
+    assert_no_exception(page)
+    assert page.locator("h1", has_text="Fine-tune BERT, live").is_visible()
+    quick_demo(page)
 
     page.get_by_role("button", name="Start fine-tuning").click()
     # The progress bar appears while it runs; then the results replace it.
@@ -75,3 +81,24 @@ def test_broken_csv_upload_shows_a_message(page):
     assert page.get_by_role("button", name="Start fine-tuning").is_disabled()
     alert.first.scroll_into_view_if_needed()
     screenshot(page, "ch3-broken-csv")
+
+
+@pytest.mark.browser
+def test_a_fine_tune_that_ends_while_on_chapter_2_appears_there(page):
+    """Start, go to the embedding map at once: the next rerun there, once training
+    has ended, draws the fine-tuned map beside the pretrained one."""
+    open_chapter(page)
+    quick_demo(page)
+    page.get_by_role("button", name="Start fine-tuning").click()
+    wait_idle(page)
+    page.get_by_role("link", name="Embedding map").click()      # the sidebar: same session
+    page.locator("h1", has_text="Embedding map").wait_for(timeout=60_000)
+    wait_idle(page)
+    deadline = time.time() + 180
+    while "% fine-tuned" not in page.locator("body").inner_text():   # "90% pretrained → 95% fine-tuned"
+        assert time.time() < deadline, "the fine-tuned map never appeared on chapter 2"
+        page.wait_for_timeout(2000)
+        page.locator("body").press("r")                          # Streamlit's rerun key: same page, same session
+        wait_idle(page)
+    assert_no_exception(page)
+    assert "pretrained →" in page.locator("body").inner_text()
