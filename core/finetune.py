@@ -177,6 +177,10 @@ class FinetuneResult:
     eval_predictions: EvalPredictions | None = None
     load_seconds: float = 0.0        # part of `seconds` spent loading the pretrained model
     weights_epoch: int | None = None  # which epoch's weights the model holds (None: mid-epoch)
+    trainable_parameters: int = 0    # numbers that learned (the rest kept their pretrained values)
+    total_parameters: int = 0
+    frozen_layers: int = 0           # transformer layers kept as pretrained, from the bottom
+    total_layers: int = 0
 
     def summary(self) -> dict:
         """Plain numbers (JSON-ready): what the CLI prints with --json."""
@@ -196,6 +200,9 @@ class FinetuneResult:
             "stopped_early": self.stopped_early,
             "diverged": self.diverged,
             "device": self.device,
+            "trainable_parameters": self.trainable_parameters,
+            "total_parameters": self.total_parameters,
+            "frozen_layers": self.frozen_layers,
             "config": asdict(self.config),
             "history": [asdict(h) for h in self.history],
         }
@@ -647,7 +654,7 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
     rng = random.Random(config.seed)
     tokenizer = models.load_tokenizer(config.model_id)
     model = models.load_classifier(config.model_id, labels).to(device)
-    freeze(model, config.freeze, config.freeze_layers)
+    trainable = freeze(model, config.freeze, config.freeze_layers)
     frozen = frozen_bottom(model, config.freeze, config.freeze_layers)
     train_set = encode(tokenizer, train_texts, train_y, labels, config.max_length)
     eval_set = encode(tokenizer, eval_texts, eval_y, labels, config.max_length) if eval_texts else None
@@ -752,6 +759,8 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
         examples_per_second=examples / train_seconds if train_seconds else 0.0,
         best_epoch=best.epoch if eval_set is not None else None, cancelled=cancelled, stopped_early=stopped_early, diverged=diverged,
         device=device, load_seconds=load_seconds, weights_epoch=weights_epoch,
+        trainable_parameters=trainable, total_parameters=sum(p.numel() for p in model.parameters()),
+        frozen_layers=frozen_count, total_layers=len(encoder_layers(model)),
         eval_predictions=EvalPredictions(
             texts=eval_set.texts, y_true=[labels[i] for i in eval_set.targets],
             y_pred=[labels[i] for i in evaluation[2]], confidence=evaluation[3],

@@ -43,6 +43,29 @@ def results_section(data=None) -> None:
     try_it()
 
 
+def millions(n: int) -> str:
+    return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n:,}"
+
+
+def what_learned_sentence(result) -> str:
+    """'5.5M of 22.7M numbers learned: layers 4–6, the pooler and the new layer on top. ...'"""
+    if not getattr(result, "total_parameters", 0):
+        return ""
+    total, frozen = result.total_layers, result.frozen_layers
+    share = f"{millions(result.trainable_parameters)} of {millions(result.total_parameters)} numbers learned"
+    if result.config.freeze == "encoder":
+        return f"{share}: only the new layer on top; all of BERT kept its pretrained numbers."
+    if result.config.freeze == "none":
+        return f"{share}: every layer, the embeddings included."
+    if frozen == 0:
+        return (f"{share}: all {total} layers, the pooler and the new layer on top; the embeddings kept "
+                "their pretrained numbers.")
+    layers = f"layer {frozen + 1}" if frozen + 1 == total else f"layers {frozen + 1}–{total}"
+    kept = "layer 1" if frozen == 1 else f"layers 1–{frozen}"
+    return (f"{share}: {layers}, the pooler and the new layer on top. The embeddings and {kept} kept their pretrained "
+            "numbers, so their output was computed once, before the first step.")
+
+
 def scoreboard(result) -> None:
     st.subheader(getattr(result, "run_name", "Latest run"))
     c1, c2, c3, c4 = st.columns(4)
@@ -53,6 +76,9 @@ def scoreboard(result) -> None:
     c3.metric("Time (incl. model load)", views.duration(result.seconds))
     c4.metric("Sentences per second", f"{result.examples_per_second:.{0 if result.examples_per_second >= 10 else 1}f}",
               help="Training throughput, not counting the model load and the evaluations.")
+    what_learned = what_learned_sentence(result)
+    if what_learned:
+        st.caption(what_learned)
     if result.train_accuracy is not None and result.eval_accuracy is not None:
         gap = 100 * (result.train_accuracy - result.eval_accuracy)
         if gap > 0:

@@ -111,6 +111,11 @@ def test_frozen_layers_knob_reaches_the_fine_tune_and_only_counts_with_frozen_em
     assert not at.exception, at.exception
     result = at.session_state["ch3_result"]
     assert (result.config.freeze, result.config.freeze_layers) == ("embeddings", 1)
+    # The tiny BERT has 2 layers: the page says which part learned and how many numbers that is.
+    caption = next(c.value for c in at.caption if "numbers learned" in c.value)
+    assert "layer 2, the pooler and the new layer on top" in caption and "layer 1 kept" in caption
+    assert caption.startswith(f"{result.trainable_parameters:,} of {result.total_parameters:,} numbers learned")
+    assert 0 < result.trainable_parameters < result.total_parameters
 
 
 def test_quick_demo_subset_shrinks_the_training_set():

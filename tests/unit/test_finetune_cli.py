@@ -60,6 +60,7 @@ def test_frozen_layers_from_the_command_line(root, tiny_bert_dir):
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert (summary["config"]["freeze"], summary["config"]["freeze_layers"]) == ("embeddings", 1)
+    assert summary["frozen_layers"] == 1 and 0 < summary["trainable_parameters"] < summary["total_parameters"]
     assert "(1 epoch, batch 16" in done.stderr and "freeze embeddings + 1 lowest layer)" in done.stderr
     refused = run_cli(root, "--model", tiny_bert_dir, "--freeze-layers", "-2")
     assert refused.returncode == 2 and "Frozen layers must be" in refused.stderr
