@@ -418,12 +418,13 @@ def freeze(model, what: str, layers: int = 0) -> int:
     """Stop gradients for part of the model; returns how many numbers still train.
     "embeddings": the token table (11.7M of the bundled model's 22.7M numbers) and
     position table stay as pretrained, and so do the lowest `layers` transformer
-    layers (3 by default: 5.3M more; the 3 layers above learn). "encoder": everything pretrained stays; only
-    the new dense layer learns (what the seed articles call 'train only the head')."""
+    layers (3 by default: 5.3M more; the 3 layers above learn). "encoder":
+    everything pretrained stays; only the new dense layer learns (what the seed
+    articles call 'train only the head')."""
     if what == "encoder":
         frozen = [model.base_model]
     elif what == "embeddings":
-        frozen = [model.base_model.embeddings, *encoder_layers(model)[:frozen_layer_count(model, what, layers)]]
+        frozen = frozen_bottom(model, what, layers) or [model.base_model.embeddings]
     else:
         frozen = []
     for module in frozen:
