@@ -43,7 +43,7 @@ def show(fig, key: str, height: int = 400) -> None:
 
 def show_cached(cache: dict, key: str, version, build, height: int = 400) -> None:
     """Like show, but rebuild the figure only when `version` changes: the live
-    charts redraw twice a second, and building a plotly figure costs tens of
+    charts redraw every second, and building a plotly figure costs tens of
     milliseconds of CPU that the training thread would rather have."""
     import streamlit as st
 
@@ -126,7 +126,7 @@ def training_steps(steps: list):
     """Per-step training loss (falling) and batch accuracy (rising), one point per batch.
 
     Two y axes on one plain figure (plotly's make_subplots would cost ~100 ms more
-    per redraw, twice a second, while training shares the CPU)."""
+    per redraw, every second, while training shares the CPU)."""
     steps = downsample(steps)
     xs = [s.step for s in steps]
     fig = go.Figure()

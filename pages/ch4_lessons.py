@@ -4,7 +4,7 @@ A thin view over core/lessons.py. On arrival it shows the shipped precomputed
 results (core/data/lessons/precomputed.json: loaded in milliseconds, with when
 and on what machine they were computed); every tab can rerun its experiment
 live. A live run is a background job (core/jobs.py, shared with chapter 3 so
-only one fine-tune runs at a time); a fragment polls it twice a second. Live
+only one fine-tune runs at a time); a fragment polls it once a second. Live
 results replace the precomputed ones for that tab only and can be downloaded as
 a results file; another results file can be uploaded. Everything that must
 survive reruns and navigation lives in st.session_state under "ch4_*" keys.
