@@ -15,7 +15,6 @@ this is the worst case; it found Streamlit's after-run garbage collection
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -25,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from browser import open_page, wait_idle  # noqa: E402
-from conftest import CHROMIUM_ARGS, _serve  # noqa: E402
+from browser import launch_chromium, open_page, projector_tab, wait_idle  # noqa: E402
+from conftest import _serve  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 
@@ -65,10 +64,8 @@ def main() -> None:
     server = _serve("benchmark-watched-server.log")
     url = next(server)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1280, "height": 720})
-        tab.set_default_timeout(120_000)
-        tab.app_url = url
+        browser = launch_chromium(p)
+        tab = projector_tab(browser, url, timeout_ms=120_000)
         for watching in (False, True):   # "away" first: it also pays the one-off import of the BERT code
             print(one_run(tab, watching), flush=True)
         browser.close()

@@ -7,15 +7,14 @@ writes docs/screenshots/*.png. Chapter 3 runs the real default fine-tune
     python docs/take_screenshots.py
 """
 
-import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 
-from browser import open_page, wait_idle  # noqa: E402
-from conftest import CHROMIUM_ARGS, _serve  # noqa: E402
+from browser import launch_chromium, open_page, projector_tab, wait_idle  # noqa: E402
+from conftest import _serve  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -33,10 +32,8 @@ def main():
     server = _serve("docs-screenshots-server.log")
     url = next(server)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), headless=True, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1280, "height": 720})
-        tab.set_default_timeout(120_000)
-        tab.app_url = url
+        browser = launch_chromium(p)
+        tab = projector_tab(browser, url, timeout_ms=120_000)
 
         open_page(tab, "")
         tab.screenshot(path=str(OUT / "home.png"))

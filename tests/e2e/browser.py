@@ -1,9 +1,30 @@
 """Helpers for the browser tests: `from browser import open_page, ...` in tests/e2e."""
 
+import shutil
 import time
 from pathlib import Path
 
 SHOTS = Path(__file__).resolve().parent / "screenshots"
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def launch_chromium(playwright):
+    """Debian's Chromium, headless (playwright's own browser downloads can't reach the internet here)."""
+    return playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+
+
+def projector_tab(browser, app_url: str, timeout_ms: int = 30_000):
+    """A fresh tab at a projector's 1280x720 that knows the app's address (tab.app_url)."""
+    tab = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    tab.set_default_timeout(timeout_ms)
+    tab.app_url = app_url
+    return tab
 
 
 def open_page(tab, url_path: str = ""):

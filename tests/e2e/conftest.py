@@ -5,7 +5,6 @@ Outside CI a missing Chromium skips these tests with the reason; with CI=true it
 fails them, so a CI run can never pass without having used a browser."""
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,11 +13,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser import chromium_path, launch_chromium, projector_tab
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def _need(reason: str):
@@ -78,15 +76,14 @@ def _serve(log_name):
 
 @pytest.fixture(scope="session")
 def browser():
-    executable = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not executable:
+    if not chromium_path():
         _need("Debian's chromium is not installed (apt-get install -y chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _need("the playwright package is not installed (pip install -r requirements-dev.txt)")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        b = launch_chromium(p)
         yield b
         b.close()
 
@@ -94,9 +91,6 @@ def browser():
 @pytest.fixture
 def page(browser, app_url):
     """A fresh tab at 1280×720 (a projector), failing the test on any exception box."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    tab = context.new_page()
-    tab.set_default_timeout(30_000)
-    tab.app_url = app_url
+    tab = projector_tab(browser, app_url)
     yield tab
-    context.close()
+    tab.context.close()
