@@ -3,8 +3,9 @@
 `streamlit run app.py` starts here. This file builds the navigation (every
 chapter is a folder of small page scripts under pages/, each a thin view over
 the computation in core/) and, before any page runs, collects a fine-tune that
-has just finished in the background, so every chapter sees the new model. Nothing heavy (torch, transformers, scikit-learn) is
-imported here, so the home page renders in about a second on a cold server.
+has just finished in the background, so every chapter sees the new model.
+Nothing heavy (torch, transformers, scikit-learn) is imported here, so the
+home page renders in about a second on a cold server.
 """
 
 import os

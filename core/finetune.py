@@ -181,6 +181,7 @@ class FinetuneResult:
     total_parameters: int = 0
     frozen_layers: int = 0           # transformer layers kept as pretrained, from the bottom
     total_layers: int = 0
+    frozen_ran_once: bool = False    # their output was computed once, before training (run_frozen_bottom)
 
     def summary(self) -> dict:
         """Plain numbers (JSON-ready): what the CLI prints with --json."""
@@ -660,7 +661,8 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
     train_set = encode(tokenizer, train_texts, train_y, labels, config.max_length)
     eval_set = encode(tokenizer, eval_texts, eval_y, labels, config.max_length) if eval_texts else None
     frozen_count = frozen_layer_count(model, config.freeze, config.freeze_layers)
-    if can_run_frozen_bottom_once(model, train_set, frozen_count):   # frozen layers: once, not every epoch
+    frozen_ran_once = can_run_frozen_bottom_once(model, train_set, frozen_count)
+    if frozen_ran_once:   # frozen layers: once, not every epoch
         train_set = run_frozen_bottom(model, train_set, frozen_count, device)
         if eval_set is not None:
             eval_set = run_frozen_bottom(model, eval_set, frozen_count, device)
@@ -761,7 +763,7 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
         best_epoch=best.epoch if eval_set is not None else None, cancelled=cancelled, stopped_early=stopped_early, diverged=diverged,
         device=device, load_seconds=load_seconds, weights_epoch=weights_epoch,
         trainable_parameters=trainable, total_parameters=sum(p.numel() for p in model.parameters()),
-        frozen_layers=frozen_count, total_layers=len(encoder_layers(model)),
+        frozen_layers=frozen_count, total_layers=len(encoder_layers(model)), frozen_ran_once=frozen_ran_once,
         eval_predictions=EvalPredictions(
             texts=eval_set.texts, y_true=[labels[i] for i in eval_set.targets],
             y_pred=[labels[i] for i in evaluation[2]], confidence=evaluation[3],

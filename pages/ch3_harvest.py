@@ -30,7 +30,8 @@ def harvest_finished_job() -> None:
             ss["ch3_notice"] = ("info", "The queued fine-tune was cancelled before it started.")
         return
     if result.history:
-        ss.setdefault("ch3_runs", []).append({"name": job.meta["name"], "short": job.meta["short"], "epochs": list(result.history)})
+        ss.setdefault("ch3_runs", []).append(
+            {"name": job.meta["name"], "short": job.meta["short"], "epochs": list(result.history)})
     learned = bool(result.steps) and (not result.diverged or result.weights_epoch is not None)
     if result.diverged:
         kept = " The best epoch's weights are kept." if learned else " Earlier results are kept."

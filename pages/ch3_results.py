@@ -62,8 +62,10 @@ def what_learned_sentence(result) -> str:
                 "their pretrained numbers.")
     layers = f"layer {frozen + 1}" if frozen + 1 == total else f"layers {frozen + 1}–{total}"
     kept = "layer 1" if frozen == 1 else f"layers 1–{frozen}"
-    return (f"{share}: {layers}, the pooler and the new layer on top. The embeddings and {kept} kept their pretrained "
-            "numbers, so their output was computed once, before the first step.")
+    once = (", so their output was computed once, before the first step"
+            if getattr(result, "frozen_ran_once", False) else "")
+    return (f"{share}: {layers}, the pooler and the new layer on top. The embeddings and {kept} kept their "
+            f"pretrained numbers{once}.")
 
 
 def scoreboard(result) -> None:

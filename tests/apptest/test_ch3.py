@@ -114,6 +114,7 @@ def test_frozen_layers_knob_reaches_the_fine_tune_and_only_counts_with_frozen_em
     # The tiny BERT has 2 layers: the page says which part learned and how many numbers that is.
     caption = next(c.value for c in at.caption if "numbers learned" in c.value)
     assert "layer 2, the pooler and the new layer on top" in caption and "layer 1 kept" in caption
+    assert "computed once, before the first step" in caption      # the frozen layer ran once, up front
     assert caption.startswith(f"{result.trainable_parameters:,} of {result.total_parameters:,} numbers learned")
     assert 0 < result.trainable_parameters < result.total_parameters
 
