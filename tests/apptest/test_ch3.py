@@ -51,6 +51,16 @@ def wait_for(job, steps=None, timeout=60):
     raise AssertionError(f"job never got there: {job.snapshot().status}")
 
 
+def train_to_the_end(at):
+    """Press Start, wait for the background job to end, rerun (the fragment that
+    polls doesn't tick in AppTest): the page then shows that run's results."""
+    at.button(key="ch3_start").click().run()
+    snap = wait_for(at.session_state["ch3_job"])
+    at.run()
+    assert not at.exception, at.exception
+    return snap
+
+
 def texts(at, kind):
     return [element.value for element in getattr(at, kind)]
 
@@ -105,10 +115,7 @@ def test_frozen_layers_knob_reaches_the_fine_tune_and_only_counts_with_frozen_em
     assert at.number_input(key="ch3_freeze_layers").disabled      # the whole encoder is frozen anyway
     at.selectbox(key="ch3_freeze").set_value("embeddings").run()
     at.number_input(key="ch3_freeze_layers").set_value(1).run()
-    at.button(key="ch3_start").click().run()
-    wait_for(at.session_state["ch3_job"])
-    at.run()
-    assert not at.exception, at.exception
+    train_to_the_end(at)
     result = at.session_state["ch3_result"]
     assert (result.config.freeze, result.config.freeze_layers) == ("embeddings", 1)
     # The tiny BERT has 2 layers: the page says which part learned and how many numbers that is.
@@ -201,9 +208,7 @@ def test_second_visitor_is_queued_and_can_cancel(tiny_bert_dir, gated_finetune):
 
 def test_exploding_learning_rate_stops_with_a_message_and_keeps_earlier_results(tiny_bert_dir, monkeypatch):
     at = quick_settings(open_page(tiny_bert_dir), per_label=5, epochs=1)
-    at.button(key="ch3_start").click().run()
-    wait_for(at.session_state["ch3_job"])
-    at.run()
+    train_to_the_end(at)
     good = at.session_state["finetuned"]
 
     # AdamW bounds each update by the learning rate, so a real blow-up takes a huge
@@ -219,10 +224,7 @@ def test_exploding_learning_rate_stops_with_a_message_and_keeps_earlier_results(
     monkeypatch.setattr(ft, "train_step", train_step)
     at.select_slider(key="ch3_lr").set_value(1.0)
     at.run()
-    at.button(key="ch3_start").click().run()
-    snap = wait_for(at.session_state["ch3_job"])
-    at.run()
-    assert not at.exception, at.exception
+    snap = train_to_the_end(at)
     assert snap.result.diverged and len(snap.steps) == 2
     errors = texts(at, "error")
     assert any(text.startswith("Training stopped: The loss became nan") for text in errors), errors
@@ -234,9 +236,7 @@ def test_download_zip_loads_back_and_bad_zips_get_a_message(tiny_bert_dir):
     from core import model_io
 
     at = quick_settings(open_page(tiny_bert_dir), per_label=2, epochs=1)
-    at.button(key="ch3_start").click().run()
-    wait_for(at.session_state["ch3_job"])
-    at.run()
+    train_to_the_end(at)
     result = at.session_state["ch3_result"]
     assert at.get("download_button")  # the page offers the zip
     saved = model_io.model_zip_bytes(result)  # exactly what the download button serves
@@ -326,9 +326,7 @@ def test_columns_can_be_chosen_when_detection_fails():
 
 def test_eval_file_with_a_label_training_lacks_is_refused_and_results_stay(tiny_bert_dir):
     at = quick_settings(open_page(tiny_bert_dir), per_label=2, epochs=1)
-    at.button(key="ch3_start").click().run()
-    wait_for(at.session_state["ch3_job"])
-    at.run()
+    train_to_the_end(at)
     result = at.session_state["ch3_result"]
     at.radio(key="ch3_source").set_value("My own CSV files").run()
     upload(at, "train", "mine.csv", GOOD_CSV)
@@ -343,13 +341,9 @@ def test_eval_file_with_a_label_training_lacks_is_refused_and_results_stay(tiny_
 def test_two_runs_on_one_chart_batch_16_vs_4(tiny_bert_dir):
     at = quick_settings(open_page(tiny_bert_dir), per_label=5, epochs=2)
     at.select_slider(key="ch3_batch").set_value(16).run()
-    at.button(key="ch3_start").click().run()
-    wait_for(at.session_state["ch3_job"])
-    at.run()
+    train_to_the_end(at)
     at.select_slider(key="ch3_batch").set_value(4).run()
-    at.button(key="ch3_start").click().run()
-    wait_for(at.session_state["ch3_job"])
-    at.run()
+    train_to_the_end(at)
     assert [run["name"] for run in at.session_state["ch3_runs"]] == [
         f"Run 1 · batch 16 · lr {ft.FinetuneConfig().learning_rate:g} · 2 ep",
         f"Run 2 · batch 4 · lr {ft.FinetuneConfig().learning_rate:g} · 2 ep"]
