@@ -1,11 +1,11 @@
 """Chapter 3: fine-tune a pretrained BERT, live, and watch train vs evaluation accuracy.
 
 A thin view. The training loop lives in core/finetune.py and runs in a worker
-thread (core/jobs.py); this page starts it, polls a snapshot of it twice a
-second while it runs, and draws. Everything that must survive a rerun or a trip
-to another page lives in st.session_state under "ch3_*" keys; the latest good
-model is also published as st.session_state["finetuned"] (.model, .tokenizer,
-.labels) for the other chapters.
+thread (core/jobs.py); this page starts it, polls a snapshot of it every second
+while it runs (ui.while_running), and draws. Everything that must survive a
+rerun or a trip to another page lives in st.session_state under "ch3_*" keys;
+the latest good model is also published as st.session_state["finetuned"]
+(.model, .tokenizer, .labels) for the other chapters.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ KEPT_WIDGETS = {
     "ch3_source": ch3_data.SHIPPED, "ch3_per_label": ch3_data.ALL, "ch3_eval_share": 20,
     "ch3_model": models.BUNDLED, "ch3_epochs": _defaults.epochs, "ch3_batch": _defaults.batch_size,
     "ch3_lr": _defaults.learning_rate, "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed,
-    "ch3_freeze": _defaults.freeze, "ch3_freeze_layers": _defaults.freeze_layers, "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
+    "ch3_freeze": _defaults.freeze, "ch3_freeze_layers": _defaults.freeze_layers,
+    "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
 }
 # Option lists always include core's defaults, whatever those are tuned to.
 LEARNING_RATES = sorted({1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0, _defaults.learning_rate})
