@@ -1,18 +1,21 @@
-"""A fine-tune as a background job: started, watched, stopped, queued.
+"""Every computation longer than a second, as a background job: started, watched,
+stopped, queued.
 
 Streamlit reruns the page script on every click, and a rerun kills any loop
-running in the script thread. So the training loop runs in a plain worker
-thread instead, and the page only *watches* it: every half second it takes a
-`snapshot()` of the job (status, the reports so far, the result) and redraws.
+running in the script thread. So the work runs in a plain worker thread
+instead, and the page only *watches* it: every second it takes a `snapshot()`
+of the job (status, the reports so far, the result) and redraws.
 
-    job = submit(lambda on_step, on_epoch, should_stop: train(...))
+    job = submit(lambda on_step, on_epoch, should_stop: train(...), kind="finetune")
     job.snapshot().status        # "queued" -> "running" -> "done"
     job.stop()                   # the loop sees should_stop() at its next step
 
-One hosted process serves every visitor, and a fine-tune keeps both CPU cores
-busy. So fine-tunes wait their turn in one process-wide first-come-first-served
-queue: `MAX_CONCURRENT_FINETUNES` of them run at once (default 1) and the rest
-show "queued" with their place in line, and can be cancelled while they wait.
+One hosted process serves every visitor. So each kind of work waits its turn in
+its own process-wide first-come-first-served queue, with a few slots that run at
+once; the rest show "queued" with their place in line and can be cancelled
+while they wait. The kinds are independent: a chapter 1 network trains while a
+BERT fine-tune holds the fine-tune slot. Each line is bounded, so a crowd can't
+pile up threads: past MAX_WAITING waiting jobs, submit() raises QueueFull.
 
 Nothing here touches streamlit: the worker must never call `st.*` (it has no
 script context) and the page must never block on the worker.
@@ -34,7 +37,17 @@ STOPPED = "stopped"
 FAILED = "failed"
 FINISHED = (DONE, STOPPED, FAILED)
 
+# The kinds of work. Chapter 3's fine-tunes and chapter 4's lesson reruns both train a
+# BERT and keep both CPU cores busy, so they share one kind.
+FINETUNE = "finetune"
+TRAINING = "training"  # chapter 1's small NumPy networks
+COMPUTE = "compute"  # anything else over about a second: t-SNE, near-duplicate checks...
+KINDS = (FINETUNE, TRAINING, COMPUTE)
+
 SLOTS_ENV = "MAX_CONCURRENT_FINETUNES"
+TRAINING_SLOTS = 2  # a NumPy FizzBuzz run is light and mostly waits between checkpoints
+COMPUTE_SLOTS = 1
+MAX_WAITING = 20  # per kind
 
 # The work a job runs: work(on_step, on_epoch, should_stop) -> result.
 # on_step/on_epoch take one report each; should_stop() is checked every step.
@@ -68,18 +81,30 @@ class JobSnapshot:
         return self.epochs[-1] if self.epochs else None
 
 
+class QueueFull(Exception):
+    """Too many jobs of this kind are waiting: the page shows the message."""
+
+    def __init__(self, waiting: int):
+        jobs_are = "1 job is" if waiting == 1 else f"{waiting} jobs are"
+        super().__init__(f"{jobs_are} waiting already; try again in a minute.")
+
+
 class JobQueue:
-    """First come, first served, at most `slots` jobs running at a time.
+    """First come, first served, at most `slots` jobs running at a time and at
+    most `max_waiting` waiting for one.
 
     A threading.BoundedSemaphore would also limit how many run, but it doesn't
     promise order and can't say "you are 3rd in line"; this keeps a waiting
     line (a deque) guarded by one Condition.
     """
 
-    def __init__(self, slots: int = 1):
+    def __init__(self, slots: int = 1, max_waiting: int = MAX_WAITING):
         if slots < 1:
             raise ValueError("a queue needs at least one slot")
+        if max_waiting < 1:
+            raise ValueError("a queue needs room for at least one waiting job")
         self.slots = slots
+        self.max_waiting = max_waiting
         self._running: set[Job] = set()
         self._waiting: deque[Job] = deque()
         self._changed = threading.Condition()
@@ -101,7 +126,10 @@ class JobQueue:
             return len(self._waiting)
 
     def join_line(self, job: Job) -> None:
+        """Queue `job` at the back, or raise QueueFull when the line is full."""
         with self._changed:
+            if len(self._waiting) >= self.max_waiting:
+                raise QueueFull(len(self._waiting))
             self._waiting.append(job)
 
     def wait_for_turn(self, job: Job) -> bool:
@@ -141,7 +169,7 @@ class JobQueue:
 
 
 class Job:
-    """One fine-tune running (or waiting to run) in its own worker thread.
+    """One piece of work running (or waiting to run) in its own worker thread.
 
     Everything the worker writes and the page reads goes through `_lock`, and
     the page only ever reads copies (`snapshot()`), so a redraw never sees a
@@ -162,11 +190,12 @@ class Job:
         self._created = time.monotonic()
         self._started: float | None = None
         self._finished: float | None = None
-        self._thread = threading.Thread(target=self._run, name="finetune-job", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="background-job", daemon=True)
 
     # --- the page's side -------------------------------------------------
 
     def start(self) -> Job:
+        """Join the queue (QueueFull if it is full) and start the worker thread."""
         self._queue.join_line(self)
         self._thread.start()
         return self
@@ -274,19 +303,31 @@ def configured_slots(environ=os.environ) -> int:
         return 1
 
 
-_default_queue: JobQueue | None = None
-_default_queue_lock = threading.Lock()
+def slots_for(kind: str, environ=os.environ) -> int:
+    """How many jobs of this kind run at once."""
+    if kind == FINETUNE:
+        return configured_slots(environ)
+    if kind == TRAINING:
+        return TRAINING_SLOTS
+    if kind == COMPUTE:
+        return COMPUTE_SLOTS
+    raise ValueError(f"Unknown kind of job {kind!r}; choose one of {', '.join(KINDS)}.")
 
 
-def default_queue() -> JobQueue:
-    """The one queue shared by every visitor of this process."""
-    global _default_queue
-    with _default_queue_lock:
-        if _default_queue is None:
-            _default_queue = JobQueue(configured_slots())
-        return _default_queue
+_queues: dict[str, JobQueue] = {}
+_queues_lock = threading.Lock()
 
 
-def submit(work: Work, meta: dict | None = None, queue: JobQueue | None = None) -> Job:
-    """Put a fine-tune in line and start its worker thread; returns at once."""
-    return Job(work, queue or default_queue(), meta).start()
+def queue_for(kind: str) -> JobQueue:
+    """The one queue of this kind, shared by every visitor of this process."""
+    with _queues_lock:
+        if kind not in _queues:
+            _queues[kind] = JobQueue(slots_for(kind))
+        return _queues[kind]
+
+
+def submit(work: Work, meta: dict | None = None, kind: str = FINETUNE,
+           queue: JobQueue | None = None) -> Job:
+    """Put `work` in line with the other jobs of its kind (or in `queue`) and start its
+    worker thread; returns at once. Raises QueueFull when too many are waiting."""
+    return Job(work, queue or queue_for(kind), meta).start()

@@ -16,9 +16,7 @@ showing arithmetic; the network itself works on whole NumPy batches.
 from __future__ import annotations
 
 import math
-import threading
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -436,87 +434,3 @@ def run_training(config: TrainConfig, report_every: int = 10, should_stop=None) 
         return RunResult(config, diverged.last_good_params, history, "diverged", str(diverged))
     return RunResult(config, params, history, "done")
 
-
-# --- 7. Training in the background, for a live page ---------------------------
-
-@dataclass
-class Snapshot:
-    """A consistent copy of a live run's state, safe to draw from another thread."""
-
-    config: TrainConfig
-    status: str  # "running", "done", "stopped", "diverged"
-    epoch: int
-    history: list[Checkpoint]
-    params: dict
-    message: str = ""
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-
-@dataclass
-class LiveTraining:
-    """A training run in a plain worker thread. It never touches Streamlit: the page polls
-    snapshot() (e.g. from an @st.fragment(run_every=...)) and draws what it finds.
-    Stop takes effect within one epoch."""
-
-    config: TrainConfig
-    report_every: int = 10
-    pause_every: float = 0.0  # seconds to sleep per reported checkpoint; lets a demo be watched
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
-    _thread: threading.Thread | None = field(default=None, repr=False)
-    _state: Snapshot | None = field(default=None, repr=False)
-
-    def __post_init__(self):
-        train_set, _ = fizzbuzz.train_test_split(self.config.encoding)
-        params = init_network(train_set.inputs.shape[1], self.config.hidden_size, self.config.seed,
-                              bias=self.config.bias)
-        self._state = Snapshot(self.config, "running", 0, [], params)
-
-    def start(self) -> "LiveTraining":
-        self._thread = threading.Thread(target=self._work, name="fizzbuzz-training", daemon=True)
-        self._thread.start()
-        return self
-
-    def run_here(self) -> "LiveTraining":
-        """Train synchronously in the calling thread (tests, or a page without live drawing)."""
-        self._work()
-        return self
-
-    def _work(self):
-        try:
-            for epoch, params, checkpoint in train(self.config, report_every=self.report_every):
-                with self._lock:
-                    self._state = replace(
-                        self._state, epoch=epoch, params=params,
-                        history=self._state.history + [checkpoint] if checkpoint else self._state.history,
-                    )
-                if checkpoint and self.pause_every:
-                    time.sleep(self.pause_every)
-                if self._stop.is_set():
-                    self._finish("stopped", f"Stopped at epoch {epoch}.")
-                    return
-            self._finish("done")
-        except Diverged as diverged:
-            with self._lock:
-                self._state = replace(self._state, params=diverged.last_good_params)
-            self._finish("diverged", str(diverged))
-        except Exception as unexpected:  # never leave a page polling a dead thread
-            self._finish("failed", f"Training failed: {unexpected}")
-
-    def _finish(self, status: str, message: str = ""):
-        with self._lock:
-            self._state = replace(self._state, status=status, message=message)
-
-    def stop(self):
-        self._stop.set()
-
-    def join(self, timeout: float | None = None):
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def snapshot(self) -> Snapshot:
-        with self._lock:
-            return replace(self._state, history=list(self._state.history))

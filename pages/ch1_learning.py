@@ -1,7 +1,7 @@
 """Chapter 1, page 3: learning is search.
 
 Gradient descent on one weight; why fizzbuzz is XOR-like; ReLU; then the FizzBuzz
-network trained live (a worker thread from core/, polled by a fragment), with its
+network trained live (a background job from core/, watched by ui.while_running), with its
 knobs, per-class accuracy, the 1..100 grid and the arithmetic for one number.
 """
 
@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import fizzbuzz, scratch
+from core import fizzbuzz, fizzbuzz_training, jobs, scratch
 from pages import ch1_views as views
 from pages import ui
 
@@ -151,13 +151,18 @@ def start_training():
     config = config_from_knobs()
     if scratch.validate_config(config):
         return
+    # A short pause per checkpoint lets the small network's curves be watched as they grow.
+    pause = 0.03 if config.encoding == "mod" else 0.0
+    try:
+        job = jobs.submit(fizzbuzz_training.training_work(config, pause_seconds=pause),
+                          meta={"config": config}, kind=jobs.TRAINING)
+    except jobs.QueueFull as full:
+        st.session_state["ch1l_notice"] = str(full)
+        return
+    st.session_state.pop("ch1l_notice", None)
     old = st.session_state.get("ch1l_job")
     if old is not None:
         old.stop()
-    # A short pause per checkpoint lets the small network's curves be watched as they grow.
-    pause = 0.03 if config.encoding == "mod" else 0.0
-    every = max(1, config.epochs // 60)
-    job = scratch.LiveTraining(config, report_every=every, pause_every=pause).start()
     st.session_state["ch1l_job"] = job
     ui.stop_when_tab_closes("ch1_learning", job)
 
@@ -169,33 +174,40 @@ def stop_training():
 
 
 job = st.session_state.get("ch1l_job")
-running = job is not None and job.snapshot().running
+state = fizzbuzz_training.live_state(job.snapshot(), job.meta["config"]) if job is not None else None
 actions = st.columns([1, 1, 3.2], vertical_alignment="center")
 actions[0].button("Train", icon=":material/play_arrow:", type="primary", key="ch1l_train", on_click=start_training,
                   width="stretch")
-actions[1].button("Stop", icon=":material/stop:", key="ch1l_stop", on_click=stop_training, disabled=not running,
-                  width="stretch")
+actions[1].button("Stop", icon=":material/stop:", key="ch1l_stop", on_click=stop_training,
+                  disabled=state is None or state.finished, width="stretch")
 actions[2].markdown(f"**{config.layers_text}** · {scratch.LOSS_NAMES[config.loss]} · "
                     f"{'with' if config.bias else 'no'} biases")
 for problem in problems:
     ui.friendly_error(problem + " Your last trained network is kept.")
+if "ch1l_notice" in st.session_state:
+    ui.friendly_error(st.session_state["ch1l_notice"])
 
-# Remember the last run that ended well: a diverging run must not take it away.
-if job is not None and job.snapshot().status in ("done", "stopped"):
-    st.session_state["ch1l_previous"] = job.snapshot()
+# Runs that end without a network worth showing; the last one that ended well is shown instead.
+FALLS_BACK = (fizzbuzz_training.DIVERGED, fizzbuzz_training.FAILED, fizzbuzz_training.CANCELLED)
+if state is not None and state.status in (fizzbuzz_training.DONE, fizzbuzz_training.STOPPED):
+    st.session_state["ch1l_previous"] = state
 
 
-def describe(snap: scratch.Snapshot):
-    last = snap.history[-1] if snap.history else None
-    if snap.status == "running":
-        st.info(f"Training… epoch {snap.epoch:,} of {snap.config.epochs:,}", icon=":material/hourglass_top:")
-    elif snap.status == "diverged":
-        ui.friendly_error(snap.message)
-    elif snap.status == "failed":
-        ui.friendly_error(snap.message)
-    elif last:
-        verb = "Stopped" if snap.status == "stopped" else "Done"
-        st.success(f"{verb} after {snap.epoch:,} epochs: {round(last.test_accuracy * 100)}/100 right on 1..100.",
+def describe(state: fizzbuzz_training.LiveState, test_set: fizzbuzz.Dataset):
+    if state.status == fizzbuzz_training.QUEUED:
+        ahead = state.position - 1
+        st.info(f"Queued: {'you are next' if ahead == 0 else f'{ahead} run(s) ahead of yours'}.",
+                icon=":material/hourglass_top:")
+    elif state.status == fizzbuzz_training.RUNNING:
+        st.info(f"Training… epoch {state.epoch:,} of {state.config.epochs:,}", icon=":material/hourglass_top:")
+    elif state.status == fizzbuzz_training.CANCELLED:
+        st.info(state.message, icon=":material/close:")
+    elif state.status in FALLS_BACK:
+        ui.friendly_error(state.message)
+    elif state.history:
+        verb = "Stopped" if state.status == fizzbuzz_training.STOPPED else "Done"
+        right = round(scratch.accuracy(state.params, test_set) * 100)
+        st.success(f"{verb} after {state.epoch:,} epochs: {right}/100 right on 1..100.",
                    icon=":material/check_circle:")
 
 
@@ -211,41 +223,39 @@ def per_class_metrics(params, test_set):
     return predicted
 
 
-@st.fragment(run_every=0.5 if running else None)
-def live_view():
-    job = st.session_state.get("ch1l_job")
-    if job is None:
-        st.info("Press **Train**. The curves, the per-class scores and the 1..100 grid fill in as it learns. "
-                "Below: the network before training, with its random starting weights.",
-                icon=":material/touch_app:")
-        if not problems:  # draw the empty chart and the untrained grid now, so training only updates them
-            _, test_set = fizzbuzz.train_test_split(config.encoding)
-            untrained = scratch.init_network(test_set.inputs.shape[1], config.hidden_size, config.seed,
-                                             bias=config.bias)
-            views.history_chart([], key="ch1l_history", show_test=config.encoding == "binary")
-            predicted = per_class_metrics(untrained, test_set)
-            views.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
-        return
-    snap = job.snapshot()
-    describe(snap)
-    shown = snap
+def draw_untrained():
+    st.info("Press **Train**. The curves, the per-class scores and the 1..100 grid fill in as it learns. "
+            "Below: the network before training, with its random starting weights.",
+            icon=":material/touch_app:")
+    if not problems:  # draw the empty chart and the untrained grid now, so training only updates them
+        _, test_set = fizzbuzz.train_test_split(config.encoding)
+        views.history_chart([], key="ch1l_history", show_test=config.encoding == "binary")
+        predicted = per_class_metrics(fizzbuzz_training.untrained(config), test_set)
+        views.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
+
+
+def draw_run(snap: jobs.JobSnapshot, running: bool):
+    state = fizzbuzz_training.live_state(snap, job.meta["config"])
     previous = st.session_state.get("ch1l_previous")
-    if snap.status == "diverged" and previous is not None:
-        st.caption(f"Kept: your previous network ({previous.config.layers_text}), shown below.")
-        shown = previous
+    kept = state.status in FALLS_BACK and previous is not None
+    shown = previous if kept else state
     _, test_set = fizzbuzz.train_test_split(shown.config.encoding)
-    views.history_chart(snap.history, key="ch1l_history", show_test=snap.config.encoding == "binary")
-    if snap.config.encoding == "mod":
+    describe(state, test_set)
+    if kept:
+        st.caption(f"Kept: your previous network ({previous.config.layers_text}), shown below.")
+    views.history_chart(state.history, key="ch1l_history", show_test=state.config.encoding == "binary")
+    if state.config.encoding == "mod":
         st.caption("With [n mod 3, n mod 5] the network trains on 1..100 and is scored on the same numbers.")
     else:
         st.caption("Trained on 101..1023, tested on 1..100, which it never saw. The blog post scored 96/100.")
     predicted = per_class_metrics(shown.params, test_set)
     views.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
-    if running and not snap.running:
-        st.rerun()  # the run ended: redraw the whole page once, which also stops this polling
 
 
-live_view()
+if job is None:
+    draw_untrained()
+else:
+    ui.while_running(job, draw_run)
 
 # --- honest notes -------------------------------------------------------------------------
 with st.expander("What we found when we ran these experiments ourselves", expanded=False):
@@ -268,25 +278,24 @@ with st.expander("What we found when we ran these experiments ourselves", expand
 
 # --- 4. the arithmetic for one number ---------------------------------------------------------
 st.subheader("4 · Inside the network for one number")
-job = st.session_state.get("ch1l_job")
-snap = job.snapshot() if job is not None else None
-if snap is not None and snap.status in ("diverged", "failed"):
-    snap = st.session_state.get("ch1l_previous")
-if snap is None:
+network = state
+if network is not None and network.status in FALLS_BACK:
+    network = st.session_state.get("ch1l_previous")
+if network is None:
     st.info("Train a network first; then its real numbers show up here.", icon=":material/touch_app:")
 else:
-    limit = 1023 if snap.config.encoding == "binary" else 1_000_000
+    limit = 1023 if network.config.encoding == "binary" else 1_000_000
     n = st.columns([1, 3])[0].number_input("n", value=15, step=1, key="ch1l_n", help=f"1–{limit:,}")
     if not 1 <= n <= limit:
         ui.friendly_error(f"Pick n between 1 and {limit:,} for this encoding (got {n}).")
     else:
-        shown = scratch.explain_number(snap.params, int(n), snap.config.encoding, snap.config.loss)
+        shown = scratch.explain_number(network.params, int(n), network.config.encoding, network.config.loss)
         right_answer = ":green[right]" if shown["predicted"] == shown["expected"] else ":red[wrong]"
         st.markdown(f"**{int(n)}** → inputs **{views.vector(shown['inputs'])}** → the network says "
                     f"**{shown['predicted']}** (should be {shown['expected']}: {right_answer}) "
-                    f"at epoch {snap.epoch:,}.")
+                    f"at epoch {network.epoch:,}.")
         lines = []
-        params = snap.params
+        params = network.params
         if shown["hidden"] is not None:
             width = len(shown["hidden"])
             lines.append("hidden layer: relu(weighted sum + bias)")
@@ -308,7 +317,7 @@ else:
             lines.append(f" {name:<8} = {terms} = {views.num(shown['scores'][k])}")
         lines.append(f"softmax → {views.vector(shown['probs'], 2)}")
         lines.append(f"target  → {views.vector(shown['target'])} ({shown['expected']})")
-        lines.append(f"{scratch.LOSS_NAMES[snap.config.loss]} = {views.num(shown['error'])}")
+        lines.append(f"{scratch.LOSS_NAMES[network.config.loss]} = {views.num(shown['error'])}")
         left, right = st.columns([5, 2])
         left.code("\n".join(lines), language=None, wrap_lines=True)
         with right:

@@ -148,13 +148,18 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
     except ft.FinetuneError as error:
         ui.friendly_error(str(error))
         return
-    ss["ch3_run_count"] = number = ss.get("ch3_run_count", 0) + 1
+    number = ss.get("ch3_run_count", 0) + 1
     name = f"Run {number} · batch {config.batch_size} · lr {config.learning_rate:g} · {config.epochs} ep"
 
     def work(on_step, on_epoch, should_stop):
         return ft.finetune(train, evaluation, config, on_step=on_step, on_epoch=on_epoch, should_stop=should_stop)
 
-    new_job = jobs.submit(work, meta={"name": name, "short": f"Run {number}", "epochs": config.epochs})
+    try:
+        new_job = jobs.submit(work, meta={"name": name, "short": f"Run {number}", "epochs": config.epochs})
+    except jobs.QueueFull as full:
+        ui.friendly_error(str(full))
+        return
+    ss["ch3_run_count"] = number
     ui.stop_when_tab_closes("ch3_finetune", new_job)
     ss["ch3_job"] = new_job
     ss.pop("ch3_notice", None)

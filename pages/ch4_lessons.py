@@ -162,7 +162,11 @@ def start(key: str, settings) -> None:
     def work(on_step, on_epoch, should_stop):
         return lessons.run_experiment(key, settings, should_stop=should_stop, on_progress=on_step)
 
-    job = jobs.submit(work, meta={"key": key, "title": lessons.EXPERIMENTS[key].title})
+    try:
+        job = jobs.submit(work, meta={"key": key, "title": lessons.EXPERIMENTS[key].title})
+    except jobs.QueueFull as full:
+        ss["ch4_notice"] = (key, "error", str(full))
+        return
     ui.stop_when_tab_closes("ch4_lessons", job)
     ss["ch4_job"] = job
     ss.pop("ch4_notice", None)

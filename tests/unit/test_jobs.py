@@ -218,3 +218,68 @@ def test_a_finished_job_is_claimed_exactly_once():
     first = job.claim_if_finished()
     assert first is not None and first.result == {"weights": "learned", "steps": 2}
     assert job.claim_if_finished() is None
+
+
+def test_a_full_waiting_line_refuses_with_one_sentence_and_takes_jobs_again_once_it_moves():
+    queue = jobs.JobQueue(1, max_waiting=2)
+    blocker = FakeTraining(2)
+    running = jobs.submit(blocker, queue=queue)
+    blocker.started.wait(5)
+    waiting = [FakeTraining(2) for _ in range(2)]
+    queued = [jobs.submit(w, queue=queue) for w in waiting]
+    refused = FakeTraining(2)
+    with pytest.raises(jobs.QueueFull) as full:
+        jobs.submit(refused, queue=queue)
+    assert str(full.value) == "2 jobs are waiting already; try again in a minute."
+    assert queue.waiting_count() == 2
+
+    queued[1].stop()  # the line moves: room for one more
+    assert queued[1].join(10)
+    latecomer = FakeTraining(2)
+    last = jobs.submit(latecomer, queue=queue)
+    assert last.snapshot().position == 2
+    for work in (blocker, waiting[0], latecomer):
+        work.run_freely()
+    assert all(job.join(10) for job in (running, queued[0], last))
+    assert [job.snapshot().status for job in (running, queued[0], last)] == [jobs.DONE] * 3
+    assert not refused.started.is_set()  # a refused job never runs
+
+
+def test_one_waiting_job_is_counted_in_the_singular():
+    assert str(jobs.QueueFull(1)) == "1 job is waiting already; try again in a minute."
+
+
+def test_each_kind_has_its_own_line_so_a_busy_fine_tune_slot_does_not_hold_up_training():
+    finetune = FakeTraining(2)
+    busy = jobs.submit(finetune, kind=jobs.FINETUNE)
+    finetune.started.wait(5)
+    assert busy.snapshot().status == jobs.RUNNING
+
+    training, computing = FakeTraining(2), FakeTraining(2)
+    training.run_freely()
+    computing.run_freely()
+    trained = jobs.submit(training, kind=jobs.TRAINING)
+    computed = jobs.submit(computing, kind=jobs.COMPUTE)
+    assert trained.join(10) and computed.join(10)
+    assert trained.snapshot().status == computed.snapshot().status == jobs.DONE
+    assert busy.snapshot().status == jobs.RUNNING  # still holding its own slot
+    finetune.run_freely()
+    assert busy.join(10)
+
+
+def test_jobs_of_one_kind_share_one_queue_with_that_kinds_slots():
+    assert jobs.queue_for(jobs.FINETUNE) is jobs.queue_for(jobs.FINETUNE)
+    assert jobs.queue_for(jobs.FINETUNE) is not jobs.queue_for(jobs.TRAINING)
+    assert jobs.queue_for(jobs.FINETUNE).slots == jobs.configured_slots()
+    assert jobs.queue_for(jobs.TRAINING).slots == 2
+    assert all(jobs.queue_for(kind).max_waiting == jobs.MAX_WAITING for kind in jobs.KINDS)
+
+
+def test_an_unknown_kind_is_refused_with_a_sentence():
+    with pytest.raises(ValueError, match="Unknown kind of job 'gpu'"):
+        jobs.submit(FakeTraining(1), kind="gpu")
+
+
+def test_a_queue_needs_room_for_a_waiting_job():
+    with pytest.raises(ValueError):
+        jobs.JobQueue(1, max_waiting=0)

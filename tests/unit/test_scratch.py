@@ -250,29 +250,6 @@ def test_zero_hidden_units_is_allowed_and_means_a_single_layer():
     assert scratch.layer_count(scratch.init_network(2, 0)) == 1
 
 
-def test_live_training_runs_in_a_thread_and_reports_history():
-    job = scratch.LiveTraining(scratch.TrainConfig(epochs=200), report_every=20).start()
-    job.join(timeout=60)
-    snap = job.snapshot()
-    assert snap.status == "done" and snap.epoch == 200
-    assert [c.epoch for c in snap.history] == [1] + list(range(20, 201, 20))
-
-
-def test_live_training_stops_when_asked():
-    job = scratch.LiveTraining(scratch.TrainConfig(epochs=20_000), report_every=10, pause_every=0.01).start()
-    job.stop()
-    job.join(timeout=60)
-    snap = job.snapshot()
-    assert snap.status == "stopped" and snap.epoch < 20_000
-
-
-def test_live_training_reports_divergence_without_raising():
-    job = scratch.LiveTraining(scratch.TrainConfig(learning_rate=100)).run_here()
-    snap = job.snapshot()
-    assert snap.status == "diverged" and "learning rate" in snap.message
-    assert scratch.finite(snap.params)
-
-
 def replace_config(config, **changes):
     from dataclasses import replace
 
