@@ -1,15 +1,18 @@
 """Chapter 1's pages in AppTest: what a visitor reads after moving a control.
 
-The live-training fragment polls with run_every, which AppTest doesn't tick: the
-tests join the worker thread the page started, then rerun to see the result."""
+The live view of a training job polls with run_every, which AppTest doesn't tick: the
+tests join the job the page started, then rerun to see the result."""
 
 import json
 import math
+import threading
 from pathlib import Path
 
 import pytest
 import apptest_pages
 from streamlit.testing.v1 import AppTest
+
+from core import jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -32,7 +35,7 @@ def chart_spec(at, index: int) -> dict:
 
 
 def train_and_wait(at) -> AppTest:
-    """Press Train, wait for the worker thread the page started, and redraw."""
+    """Press Train, wait for the job the page started, and redraw."""
     at.button(key="ch1l_train").click().run()
     job = at.session_state["ch1l_job"]
     job.join(timeout=120)
@@ -159,6 +162,37 @@ def test_a_diverging_learning_rate_gets_a_message_and_keeps_the_trained_network(
     # The network trained before is still the one shown.
     assert metrics(at)["Right on 1..100"] == "100%"
     assert any("Kept: your previous network" in c.value for c in at.caption)
+
+
+def test_stop_ends_a_long_run_early_and_keeps_the_network_it_reached():
+    at = open_page("ch1_learning")
+    at.number_input(key="ch1l_epochs").set_value(20_000).run()
+    at.button(key="ch1l_train").click().run()
+    assert not at.button(key="ch1l_stop").disabled
+    at.button(key="ch1l_stop").click().run()
+    job = at.session_state["ch1l_job"]
+    assert job.join(timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Stopped after" in texts(at.success)
+    assert at.button(key="ch1l_stop").disabled
+    assert "at epoch" in texts(at.markdown)  # section 4 explains the network it stopped with
+
+
+def test_a_full_training_queue_gets_a_sentence_and_starts_nothing():
+    line = jobs.queue_for(jobs.TRAINING)
+    gate = threading.Event()
+    hold = [jobs.submit(lambda on_step, on_epoch, should_stop: gate.wait(60), kind=jobs.TRAINING)
+            for _ in range(line.slots + line.max_waiting)]
+    try:
+        at = open_page("ch1_learning")
+        at.button(key="ch1l_train").click().run()
+        assert not at.exception
+        assert f"{line.max_waiting} jobs are waiting already; try again in a minute." in texts(at.error)
+        assert "ch1l_job" not in at.session_state
+    finally:
+        gate.set()
+        assert all(job.join(60) for job in hold)
 
 
 @pytest.mark.parametrize("key, value, message", [
