@@ -45,7 +45,7 @@ COMPUTE = "compute"  # anything else over about a second: t-SNE, near-duplicate 
 KINDS = (FINETUNE, TRAINING, COMPUTE)
 
 SLOTS_ENV = "MAX_CONCURRENT_FINETUNES"
-TRAINING_SLOTS = 2  # a NumPy FizzBuzz run is light and mostly waits between checkpoints
+TRAINING_SLOTS = 2  # a NumPy FizzBuzz network is small: a run takes seconds on one core
 COMPUTE_SLOTS = 1
 MAX_WAITING = 20  # per kind
 
