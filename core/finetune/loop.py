@@ -68,6 +68,7 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
 
     run = Run()
     for epoch in range(1, config.epochs + 1):
+        # Train: one pass over the data in a fresh random order, one batch per step.
         meter.epoch_begins()
         train_mode(model, setup.frozen)
         run.tally = Tally()
