@@ -1,4 +1,4 @@
-"""Our plain fine-tune loop (core/finetune.py) against Hugging Face `Trainer`,
+"""Our plain fine-tune loop (core/finetune/loop.py) against Hugging Face `Trainer`,
 same model, data and hyperparameters, in one run.
 
     pip install -r benchmarks/requirements.txt     # Trainer needs `accelerate`

@@ -172,7 +172,7 @@ def measure_device(device: str, name: str, threads: int | None, model_id: str = 
         targets = targets.to(device)
 
         def one_step():
-            finetune.train_step(model, batch, targets, optimizer, scheduler, device)
+            finetune.train_step(model, batch, targets, optimizer, scheduler)
 
         for _ in range(warmup):
             if should_stop():

@@ -106,6 +106,13 @@ def load_encoder(model_id: str = BUNDLED):
     return _from_pretrained(AutoModel, model_id).eval()
 
 
+def load_config(model_id: str = BUNDLED):
+    """The model's settings (layers, hidden size, ...) without its weights."""
+    from transformers import AutoConfig
+
+    return _from_pretrained(AutoConfig, model_id)
+
+
 def load_classifier(model_id: str, labels: list[str]):
     """The pretrained encoder plus a fresh dense layer with one output per label."""
     from transformers import AutoModelForSequenceClassification

@@ -1,6 +1,6 @@
 """Chapter 3: fine-tune a pretrained BERT, live, and watch train vs evaluation accuracy.
 
-A thin view. The training loop lives in core/finetune.py and runs in a worker
+A thin view. The training loop lives in core/finetune/loop.py and runs in a worker
 thread (core/jobs.py); this page starts it, polls a snapshot of it every second
 while it runs (ui.while_running), and draws. Everything that must survive a
 rerun or a trip to another page lives in st.session_state under "ch3_*" keys;

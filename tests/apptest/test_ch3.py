@@ -213,7 +213,9 @@ def test_exploding_learning_rate_stops_with_a_message_and_keeps_earlier_results(
 
     # AdamW bounds each update by the learning rate, so a real blow-up takes a huge
     # rate and many steps; make the loss "become NaN" on the third step instead.
-    real_step, calls = ft.train_step, []
+    from core.finetune import loop
+
+    real_step, calls = loop.train_step, []
 
     def train_step(*args, **kwargs):
         calls.append(1)
@@ -221,7 +223,7 @@ def test_exploding_learning_rate_stops_with_a_message_and_keeps_earlier_results(
             raise ft.TrainingDiverged("The loss became nan: the weights blew up. Lower the learning rate.")
         return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(ft, "train_step", train_step)
+    monkeypatch.setattr(loop, "train_step", train_step)
     at.select_slider(key="ch3_lr").set_value(1.0)
     at.run()
     snap = train_to_the_end(at)

@@ -1,4 +1,4 @@
-"""The fine-tuning loop (core/finetune.py), on a tiny random BERT so each run takes
+"""The fine-tuning loop (core/finetune/), on a tiny random BERT so each run takes
 a second or two, plus one real fine-tune of the bundled BERT (marked slow)."""
 
 import math
@@ -6,7 +6,8 @@ import math
 import pytest
 
 from core.finetune import (
-    FinetuneConfig, FinetuneError, evaluate, finetune, predict_proba, shuffled_batches, warmup_then_linear_decay,
+    Evaluation, FinetuneConfig, FinetuneError, describe_freeze, evaluate, evaluate_encoded, finetune,
+    frozen_layer_count, predict_proba, shuffled_batches, warmup_then_linear_decay,
 )
 
 # Four reasons, written only with words the tiny test vocabulary knows.
@@ -55,6 +56,9 @@ def test_tiny_bert_learns_a_small_set(tiny):
     assert result.eval_predictions.y_true == LABELS
     assert len(result.eval_predictions.mistakes()) == round((1 - result.eval_accuracy) * 16)
     assert not (result.cancelled or result.stopped_early or result.diverged)
+    shared = result.as_trained("Run 1")          # the model every chapter uses
+    assert (shared.name, shared.labels, shared.base_model) == ("Run 1", tuple(result.labels), result.config.model_id)
+    assert shared.model is result.model and shared.eval_accuracy == result.eval_accuracy
 
 
 def test_callbacks_report_every_step_and_epoch_with_sane_numbers(tiny):
@@ -173,6 +177,8 @@ def test_freezing_keeps_pretrained_numbers(tiny, tiny_bert_dir):
     # Asking for more frozen layers than there are still leaves the top one learning.
     too_many = finetune(DATA, None, tiny(epochs=2, freeze="embeddings", freeze_layers=9))
     assert not changed(too_many, first_layer) and changed(too_many, top_layer)
+    assert (too_many.frozen_layers, too_many.total_layers) == (1, 2)
+    assert describe_freeze(too_many.config, too_many.total_layers) == "embeddings + 1 lowest layer"
     head_only = finetune(DATA, None, tiny(epochs=2, freeze="encoder"))
     assert not changed(head_only, word_table) and not changed(head_only, first_layer)
     assert changed(head_only, "classifier.weight")
@@ -207,12 +213,12 @@ def test_frozen_layers_computed_once_give_the_whole_models_scores(tiny_bert_dir)
 def test_training_with_frozen_layers_run_once_matches_running_them_every_step(tiny, monkeypatch):
     """Same gradients, so the same training. Dropout is switched off for this
     comparison: the shortcut draws fewer random numbers (only [CLS] in the top layer)."""
-    from core import finetune as ft
+    from core.finetune import loop
 
-    monkeypatch.setattr(ft, "train_mode", lambda model, frozen=(): model.eval())
+    monkeypatch.setattr(loop, "train_mode", lambda model, frozen=(): model.eval())
     settings = tiny(epochs=3, freeze="embeddings", freeze_layers=1)
     shortcut = finetune(DATA, DATA, settings)
-    monkeypatch.setattr(ft, "can_run_frozen_bottom_once", lambda *args: False)
+    monkeypatch.setattr(loop, "can_run_frozen_bottom_once", lambda *args: False)
     every_step = finetune(DATA, DATA, settings)
     assert [s.loss for s in shortcut.steps] == pytest.approx([s.loss for s in every_step.steps], rel=1e-4)
     assert shortcut.eval_accuracy == every_step.eval_accuracy
@@ -227,6 +233,40 @@ def test_bad_data_is_refused_in_one_sentence(tiny):
         finetune((["a", "b"], ["price", "price"]), None, tiny())
     with pytest.raises(FinetuneError, match="no sentences"):
         finetune(([], []), None, tiny())
+
+
+def test_asking_for_more_frozen_layers_than_the_model_has_is_described_truthfully():
+    """The bundled BERT has 6 layers and the top one always learns: 23 frozen
+    layers means 5, in the count that trains and in the words the CLI prints."""
+    assert frozen_layer_count("embeddings", 23, total_layers=6) == 5
+    assert describe_freeze(FinetuneConfig(freeze_layers=23), total_layers=6) == "embeddings + 5 lowest layers"
+    assert describe_freeze(FinetuneConfig(freeze_layers=1), total_layers=6) == "embeddings + 1 lowest layer"
+    assert describe_freeze(FinetuneConfig(freeze_layers=0), total_layers=6) == "embeddings"
+    assert describe_freeze(FinetuneConfig(freeze_layers=1), total_layers=1) == "embeddings"
+    assert describe_freeze(FinetuneConfig(freeze="encoder"), total_layers=6) == "encoder"
+    assert frozen_layer_count("encoder", 0, total_layers=6) == 6 and frozen_layer_count("none", 3, 6) == 0
+
+
+def test_evaluation_names_its_numbers_and_agrees_with_the_probabilities(tiny):
+    from core.finetune import encode
+
+    result = finetune(DATA, None, tiny(epochs=3))
+    scores = evaluate(result.model, result.tokenizer, DATA, result.labels)
+    loss, accuracy, predicted = scores                     # still unpacks in this order
+    assert (scores.loss, scores.accuracy, scores.predicted) == (loss, accuracy, predicted)
+    probabilities = predict_proba(result.model, result.tokenizer, TEXTS, result.labels)
+    assert predicted == [max(p, key=p.get) for p in probabilities]
+    assert accuracy == sum(p == y for p, y in zip(predicted, LABELS)) / len(LABELS)
+    assert loss == pytest.approx(sum(-math.log(p[y]) for p, y in zip(probabilities, LABELS)) / len(LABELS),
+                                 rel=1e-4)
+
+    labelled = evaluate_encoded(result.model, encode(result.tokenizer, TEXTS, LABELS, result.labels, 64))
+    assert isinstance(labelled, Evaluation) and labelled.accuracy == accuracy
+    assert [result.labels[i] for i in labelled.predicted] == predicted
+    assert labelled.confidence == pytest.approx([max(p.values()) for p in probabilities], rel=1e-4)
+    unlabelled = evaluate_encoded(result.model, encode(result.tokenizer, TEXTS, [], result.labels, 64))
+    assert (unlabelled.loss, unlabelled.accuracy) == (None, None)
+    assert unlabelled.predicted == labelled.predicted
 
 
 @pytest.mark.slow

@@ -66,6 +66,15 @@ def test_frozen_layers_from_the_command_line(root, tiny_bert_dir):
     assert refused.returncode == 2 and "Frozen layers must be" in refused.stderr
 
 
+def test_more_frozen_layers_than_the_model_has_are_announced_as_what_really_freezes(tiny_bert_dir):
+    from core.finetune import FinetuneConfig
+    from core.finetune.cli import _announcement
+
+    shipped = datasets.load_shipped("train"), datasets.load_shipped("eval")
+    line = _announcement(FinetuneConfig(model_id=tiny_bert_dir, freeze_layers=23), *shipped)
+    assert "freeze embeddings + 1 lowest layer)" in line     # the tiny BERT has 2 layers; the top one learns
+
+
 @pytest.mark.parametrize("make_args, message", [
     (lambda tmp: ["--eval", write_csv(tmp / "e.csv", [("refund", "give it back"), ("refund", "money back"),
                                                         ("price", "too dear"), ("price", "costly")])],

@@ -1,0 +1,170 @@
+"""The fine-tune from a shell: `python -m core.finetune --json` prints one JSON
+object; progress goes to stderr, bad input gives one line and exit status 2."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from core.finetune.config import DEVICE_CHOICES, FREEZE_CHOICES, EpochReport, FinetuneConfig, FinetuneError
+from core.finetune.frozen import describe_freeze
+from core.finetune.loop import finetune
+
+# Errors whose message is written for the user; anything else also names its type.
+KNOWN_ERRORS = {"FinetuneError", "DatasetError", "ModelUnavailable", "ModelZipError"}
+
+
+def _parse_args(argv):
+    import argparse
+
+    defaults = FinetuneConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m core.finetune",
+        description="Fine-tune a BERT to classify why customers cancelled (the shipped data unless --train is given).",
+    )
+    parser.add_argument("--train", help="training CSV (label and text columns); default: the shipped train.csv")
+    parser.add_argument("--eval", help="evaluation CSV; default: the shipped eval.csv (or a split of --train)")
+    parser.add_argument("--model", default=defaults.model_id, help="registry id, hub id or model folder")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate")
+    parser.add_argument("--warmup", type=float, default=defaults.warmup_ratio, help="warm-up fraction of the steps")
+    parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
+    parser.add_argument("--max-length", type=int, default=defaults.max_length)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--freeze", choices=FREEZE_CHOICES, default=defaults.freeze,
+                        help="keep as pretrained: none, the embeddings (plus --freeze-layers), or the whole encoder")
+    parser.add_argument("--freeze-layers", type=int, default=defaults.freeze_layers, metavar="N",
+                        help="with --freeze embeddings: also keep the lowest N transformer layers")
+    parser.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
+                        help="stop after this many epochs without better evaluation accuracy")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default=defaults.device)
+    parser.add_argument("--output",
+                        help="write the fine-tuned model folder here (safetensors, config, tokenizer, labels)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout; progress goes to stderr")
+    return parser.parse_args(argv)
+
+
+def _config(args) -> FinetuneConfig:
+    """The settings from the command line, or a FinetuneError naming the first bad one."""
+    config = FinetuneConfig(
+        model_id=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+        warmup_ratio=args.warmup, weight_decay=args.weight_decay, max_length=args.max_length,
+        seed=args.seed, freeze=args.freeze, freeze_layers=args.freeze_layers,
+        early_stopping_patience=args.early_stopping, device=args.device,
+    )
+    problems = config.problems()
+    if problems:
+        raise FinetuneError(problems[0])
+    return config
+
+
+def _load_data(args):
+    """(train, eval) as LabelledTexts: shipped files unless paths are given; an
+    --train without --eval is split (stratified) into train and evaluation parts."""
+    from core import datasets
+
+    train = datasets.read_csv(args.train) if args.train else datasets.load_shipped("train")
+    if args.eval:
+        eval = datasets.read_csv(args.eval)
+    elif args.train:
+        train, eval = datasets.stratified_split(train, seed=args.seed)
+    else:
+        eval = datasets.load_shipped("eval")
+    return datasets.align_labels(train, eval)
+
+
+def _quiet_transformers() -> None:
+    """No "newly initialized weights" table and no download progress bars."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def _announcement(config: FinetuneConfig, train, eval) -> str:
+    from core import models
+
+    layers = models.load_config(config.model_id).num_hidden_layers
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    return (f"Fine-tuning {config.model_id} on {len(train.texts)} sentences, "
+            f"evaluating on {len(eval.texts)} ({epochs}, batch {config.batch_size}, "
+            f"lr {config.learning_rate:g}, freeze {describe_freeze(config, layers)}). "
+            "Ctrl-C stops and keeps what was learned.")
+
+
+def _epoch_line(e: EpochReport, epochs: int) -> str:
+    evaluated = f"  eval loss {e.eval_loss:.3f} acc {e.eval_accuracy:6.1%}" if e.eval_accuracy is not None else ""
+    return (f"epoch {e.epoch:>2}/{epochs}  train loss {e.train_loss:.3f} "
+            f"acc {e.train_accuracy:6.1%}{evaluated}  {e.seconds:5.1f} s")
+
+
+@contextlib.contextmanager
+def _first_ctrl_c_stops():
+    """The first Ctrl-C sets the event (training stops after the current step and
+    keeps its result); a second one quits. The old handler comes back afterwards."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+
+    def on_interrupt(*_):
+        stop.set()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    previous_handler = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous_handler)
+
+
+def _say(out, text: str) -> None:
+    print(text, file=out, flush=True)
+
+
+def _error_line(error: Exception) -> str:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return f"error: {message}" if type(error).__name__ in KNOWN_ERRORS else f"error ({type(error).__name__}): {message}"
+
+
+def main(argv=None) -> int:
+    """`python -m core.finetune --json` -> one JSON object; errors -> one line on stderr, exit 2."""
+    import json
+    import os
+
+    args = _parse_args(argv)
+    out = sys.stderr if args.json else sys.stdout
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        train, eval = _load_data(args)         # bad files fail fast, before torch is imported
+        _quiet_transformers()
+        from core import model_io
+
+        config = _config(args)
+        _say(out, _announcement(config, train, eval))
+        with _first_ctrl_c_stops() as stop:
+            result = finetune(train, eval, config, should_stop=stop.is_set,
+                              on_epoch=lambda report: _say(out, _epoch_line(report, config.epochs)))
+            summary = result.summary()
+            summary.update(train_examples=len(train.texts), eval_examples=len(eval.texts))
+            if args.output:
+                summary["output"] = str(model_io.save_model_folder(result, args.output))
+        for note in (result.diverged,
+                     "Stopped by Ctrl-C; the model keeps what it learned." if result.cancelled else None,
+                     f"Early stopping: kept epoch {result.weights_epoch}." if result.stopped_early else None):
+            if note:
+                _say(out, note)
+        if args.json:
+            print(json.dumps(summary))
+        elif result.eval_accuracy is not None:
+            _say(out, f"train accuracy {result.train_accuracy:.1%}  eval accuracy {result.eval_accuracy:.1%}  "
+                      f"({result.seconds:.1f} s, {result.tokens_per_second:,.0f} tokens/s on {result.device})")
+        else:
+            _say(out, f"done in {result.seconds:.1f} s")
+        if args.output and not args.json:
+            _say(out, f"saved to {summary['output']}")
+        return 3 if result.diverged else 0
+    except Exception as error:  # noqa: BLE001 - the CLI promises one line, never a traceback
+        print(_error_line(error), file=sys.stderr)
+        return 2

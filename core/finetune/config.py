@@ -1,0 +1,173 @@
+"""What goes into a fine-tune and what comes out: the settings, the reports sent
+while it runs, the errors, and the result handed back."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from core import models
+from core.trained import TrainedModel
+
+FREEZE_CHOICES = ("none", "embeddings", "encoder")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class FinetuneConfig:
+    """Every knob of one fine-tune. The defaults are the demo settings, chosen on the
+    shipped evaluation set (never on challenge.csv): 4 epochs at 2e-4, with the
+    embeddings and the lower half of the bundled BERT (3 of 6 layers) frozen.
+    How they were chosen and what they measured: benchmarks/FINETUNE.md."""
+
+    model_id: str = models.BUNDLED
+    epochs: int = 4
+    batch_size: int = 16          # the talk's choice: smaller batches generalised better
+    learning_rate: float = 2e-4   # AdamW's step size at the top of the schedule
+    warmup_ratio: float = 0.1     # first 10% of steps: learning rate climbs from 0
+    weight_decay: float = 0.01
+    max_length: int = 64          # longer sentences are cut; batches pad only to their longest
+    seed: int = 0
+    freeze: str = "embeddings"    # "none" | "embeddings" (token table etc.) | "encoder" (train only the head)
+    freeze_layers: int = 3        # with freeze="embeddings": the lowest N transformer layers stay pretrained too
+    early_stopping_patience: int | None = None  # stop after N epochs without better eval accuracy
+    device: str = "auto"          # "auto" = CUDA, else Apple MPS, else CPU
+    eval_every_epoch: bool = True
+
+    def problems(self) -> list[str]:
+        """Plain sentences for settings that can't train; empty when all is well."""
+        found = []
+        if not isinstance(self.epochs, int) or self.epochs < 1:
+            found.append("Epochs must be a whole number of at least 1.")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            found.append("Batch size must be a whole number of at least 1.")
+        if not (isinstance(self.learning_rate, (int, float)) and math.isfinite(self.learning_rate)
+                and self.learning_rate > 0):
+            found.append("The learning rate must be a positive number, e.g. 0.0001.")
+        if not 0 <= self.warmup_ratio < 1:
+            found.append("Warm-up must be a fraction of the steps between 0 and 1.")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            found.append("Weight decay must be zero or a positive number.")
+        if not isinstance(self.max_length, int) or not 8 <= self.max_length <= 512:
+            found.append("Max length must be between 8 and 512 tokens.")
+        if self.freeze not in FREEZE_CHOICES:
+            found.append(f"Freeze must be one of {', '.join(FREEZE_CHOICES)}.")
+        if not isinstance(self.freeze_layers, int) or self.freeze_layers < 0:
+            found.append("Frozen layers must be a whole number, 0 or more.")
+        if self.device not in DEVICE_CHOICES:
+            found.append(f"Device must be one of {', '.join(DEVICE_CHOICES)}.")
+        if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
+            found.append("Early-stopping patience must be at least 1 epoch (or off).")
+        return found
+
+
+@dataclass
+class StepReport:
+    """Sent to `on_step` after every training step (one batch)."""
+
+    epoch: int                  # 1-based
+    step: int                   # 1-based, counted over the whole run
+    total_steps: int
+    loss: float                 # this batch's cross-entropy
+    accuracy: float             # this batch's accuracy, 0..1, before the weights changed
+    learning_rate: float        # the rate this step used
+    examples_per_second: float  # training throughput so far
+    tokens_per_second: float    # real (non-padding) tokens per second so far
+    elapsed: float              # seconds since training began (after the model loaded)
+    eta: float                  # estimated seconds left, evaluation included
+
+
+@dataclass
+class EpochReport:
+    """Sent to `on_epoch` after every epoch (and its evaluation)."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float            # running accuracy over the epoch's batches
+    eval_loss: float | None          # None without evaluation data (or eval_every_epoch=False)
+    eval_accuracy: float | None
+    elapsed: float                   # seconds since training began
+    seconds: float                   # this epoch alone, evaluation included
+
+
+@dataclass
+class EvalPredictions:
+    """What the model said about every evaluation sentence: for the confusion
+    matrix, per-class scores and the list of mistakes."""
+
+    texts: list[str]
+    y_true: list[str]
+    y_pred: list[str]
+    confidence: list[float]     # probability of the predicted label
+
+    def mistakes(self) -> list[tuple[str, str, str, float]]:
+        """(text, true label, predicted label, confidence) for every miss."""
+        return [(t, yt, yp, c) for t, yt, yp, c in
+                zip(self.texts, self.y_true, self.y_pred, self.confidence) if yt != yp]
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite: the learning rate is too high for this model."""
+
+
+class FinetuneError(ValueError):
+    """Data or settings that can't be trained on; str(error) is one sentence for the user."""
+
+
+@dataclass
+class FinetuneResult:
+    model: Any                       # a transformers model, eval mode, on `device`
+    tokenizer: Any
+    labels: list[str]                # label names, index = model output
+    config: FinetuneConfig
+    history: list[EpochReport]
+    steps: list[StepReport]
+    train_accuracy: float | None     # of the epoch whose weights the model holds
+    eval_accuracy: float | None      # of the returned model on the evaluation data
+    eval_loss: float | None
+    seconds: float                   # whole call: model load + training + evaluation
+    tokens_per_second: float
+    examples_per_second: float
+    best_epoch: int | None           # epoch with the best eval accuracy (None without eval)
+    cancelled: bool = False          # should_stop() said stop; everything learned so far is kept
+    stopped_early: bool = False      # early stopping ended it; weights are the best epoch's
+    diverged: str | None = None      # the TrainingDiverged message, if the loss blew up
+    device: str = "cpu"
+    eval_predictions: EvalPredictions | None = None
+    load_seconds: float = 0.0        # part of `seconds` spent loading the pretrained model
+    weights_epoch: int | None = None  # which epoch's weights the model holds (None: mid-epoch)
+    trainable_parameters: int = 0    # numbers that learned (the rest kept their pretrained values)
+    total_parameters: int = 0
+    frozen_layers: int = 0           # transformer layers kept as pretrained, from the bottom
+    total_layers: int = 0
+    frozen_ran_once: bool = False    # their output was computed once, before training (run_frozen_bottom)
+
+    def summary(self) -> dict:
+        """Plain numbers (JSON-ready): what the CLI prints with --json."""
+        return {
+            "model": self.config.model_id,
+            "labels": list(self.labels),
+            "epochs": len(self.history),
+            "train_accuracy": self.train_accuracy,
+            "eval_accuracy": self.eval_accuracy,
+            "eval_loss": self.eval_loss,
+            "seconds": round(self.seconds, 3),
+            "load_seconds": round(self.load_seconds, 3),
+            "tokens_per_second": round(self.tokens_per_second, 1),
+            "examples_per_second": round(self.examples_per_second, 2),
+            "best_epoch": self.best_epoch,
+            "cancelled": self.cancelled,
+            "stopped_early": self.stopped_early,
+            "diverged": self.diverged,
+            "device": self.device,
+            "trainable_parameters": self.trainable_parameters,
+            "total_parameters": self.total_parameters,
+            "frozen_layers": self.frozen_layers,
+            "config": asdict(self.config),
+            "history": [asdict(h) for h in self.history],
+        }
+
+    def as_trained(self, name: str) -> TrainedModel:
+        """This fine-tune as the model every chapter shares."""
+        return TrainedModel.from_result(self, name)
