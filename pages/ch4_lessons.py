@@ -1,6 +1,6 @@
 """Chapter 4: the talk's lessons as experiments, one tab each.
 
-A thin view over core/lessons.py. On arrival it shows the shipped precomputed
+A thin view over core/lessons/. On arrival it shows the shipped precomputed
 results (core/data/lessons/precomputed.json: loaded in milliseconds, with when
 and on what machine they were computed); every tab can rerun its experiment
 live. A live run is a background job (core/jobs.py, shared with chapter 3 so

@@ -1,5 +1,5 @@
 """Chapter 4's charts and sentences: plain functions from a lesson's result
-(core/lessons.py, a JSON-ready dict) to plotly figures and to the few
+(core/lessons, a JSON-ready dict) to plotly figures and to the few
 sentences that say what to conclude from *these* numbers.
 
 No streamlit here, so each chart can be built (and tested) on its own. Colours

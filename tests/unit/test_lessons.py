@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from core import lessons
+from core import lessons, models
 from core.datasets import LabelledTexts, Paraphrases
 
 PRICE = ["the price is too expensive", "too expensive", "the cost is outrageous", "not cheap",
@@ -234,7 +234,7 @@ def test_the_shipped_precomputed_file_loads_and_has_every_experiment():
     assert set(loaded.results) == set(lessons.EXPERIMENTS)
     for result in loaded.results.values():
         assert result["stopped"] is False
-        assert result["settings"]["model_id"] == lessons.models.BUNDLED
+        assert result["settings"]["model_id"] == models.BUNDLED
 
 
 def test_cli_runs_an_experiment_saves_it_and_refuses_to_overwrite_a_damaged_file(tiny_bert_dir, tmp_path, capsys):
