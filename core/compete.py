@@ -35,6 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from core import compete_arms as arms_
+from core.compete_arms import human_bytes
 from core.datasets import LABELS, DatasetError, LabelledTexts, load_shipped, read_csv, stratified_split
 from core.models import BUNDLED
 
@@ -153,20 +154,14 @@ def cheapest_good_enough(rows: Sequence[ArmResult], min_accuracy: float) -> ArmR
 
 
 def pick_sentence(rows: Sequence[ArmResult], min_accuracy: float) -> str:
+    if not rows:
+        return "No model ran."
     pick = cheapest_good_enough(rows, min_accuracy)
     if pick is None:
         best = max(rows, key=lambda r: r.accuracy)
         return (f"No model reaches {min_accuracy:.0%}; the best is {best.name} at {best.accuracy:.1%}.")
     return (f"At {min_accuracy:.0%} or better, the cheapest is {pick.name}: {pick.accuracy:.1%} accurate, "
             f"{pick.ms_per_prediction:.3g} ms per prediction, {human_bytes(pick.size_bytes)} on disk.")
-
-
-def human_bytes(n: int) -> str:
-    """1536 -> '1.5 KB', 90868376 -> '86.7 MB'."""
-    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} bytes"
 
 
 # ---------------------------------------------------------------- data
@@ -218,11 +213,18 @@ def prepare_data(train_source=None, test_source=None, eval_fraction: float = 0.2
             else:
                 train = data
                 test = read_csv(test_source, min_labels=1, min_rows_per_label=1)
-                name = getattr(test_source, "name", None) or Path(str(test_source)).name
+                name = _source_name(test_source)
     except DatasetError as error:
         raise CompetitionError(str(error)) from None
     check_split(train, test)
     return train, test, name
+
+
+def _source_name(source) -> str:
+    """A path's file name, an upload's name, or "the test file" for raw bytes."""
+    if isinstance(source, (str, Path)):
+        return Path(source).name
+    return getattr(source, "name", None) or "the test file"
 
 
 def data_fingerprint(data: LabelledTexts) -> str:
@@ -376,6 +378,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.eval and not args.train:
         parser.error("--eval needs --train")
+    if not args.no_bert:   # transformers' loading bar would land in the output
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     try:
         train, test, name = prepare_data(args.train, args.eval, args.eval_fraction, args.seed)
         arms = [a for a in ARMS if not (args.no_bert and a in EMBEDDING_ARMS)]

@@ -51,6 +51,14 @@ class ArmRun:
     extra: Any = None       # the decision tree's printed rules
 
 
+def human_bytes(n: int) -> str:
+    """1536 -> '1.5 KB', 90868376 -> '86.7 MB'."""
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
 @contextmanager
 def one_thread():
     from threadpoolctl import threadpool_limits
@@ -156,7 +164,6 @@ def bert_lr_arm(train: LabelledTexts, test: LabelledTexts, seed: int = 0, model_
     """Logistic regression on frozen, mean-pooled BERT sentence vectors (unit length)."""
     from sklearn.linear_model import LogisticRegression
 
-    from core.compete import human_bytes
     from core.models import BUNDLED
 
     train_vectors, test_vectors, bert_bytes = _bert_vectors(train, test, model_id or BUNDLED)
@@ -176,7 +183,6 @@ def bert_mlp_arm(train: LabelledTexts, test: LabelledTexts, seed: int = 0, model
     """Chapter 1's from-scratch network (one hidden ReLU layer, softmax,
     cross-entropy, full-batch gradient descent) on the same frozen BERT vectors."""
     from core import scratch
-    from core.compete import human_bytes
     from core.models import BUNDLED
 
     train_vectors, test_vectors, bert_bytes = _bert_vectors(train, test, model_id or BUNDLED)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -207,7 +207,7 @@ class FraudRun:
     feature_names: tuple[str, ...]
     train_rows: int
     train_frauds: int
-    test_frauds: int = field(default=0)
+    test_frauds: int
 
     def scores(self, name: str) -> np.ndarray:
         return self.models[name].scores
