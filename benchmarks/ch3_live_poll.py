@@ -1,8 +1,8 @@
 """What one live-chart refresh of chapter 3 costs, and why it can run every second.
 
-While a fine-tune runs, the page's fragment wakes every half second, copies a
+While a fine-tune runs, the page's fragment wakes every second, copies a
 snapshot of the job (core/jobs.py) and rebuilds two plotly figures
-(pages/ch3_views.py). This times that work for a long run (20 epochs x 50 steps
+(ui/ch3_charts.py, styled by ui/charts.py). This times that work for a long run (20 epochs x 50 steps
 = 1,000 step reports) without Streamlit, and prints the figures:
 
     python benchmarks/ch3_live_poll.py
@@ -19,8 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import jobs  # noqa: E402
 from core.finetune import EpochReport, StepReport  # noqa: E402
-from pages import ch3_views as views  # noqa: E402
-from pages import ui  # noqa: E402
+from ui import ch3_charts, charts, live  # noqa: E402
 
 EPOCHS, STEPS_PER_EPOCH, REPEATS = 20, 50, 30
 
@@ -57,20 +56,20 @@ def main() -> None:
         t0 = time.perf_counter()
         snap = job.snapshot()
         t1 = time.perf_counter()
-        accuracy = views.styled(views.accuracy_by_epoch(snap.epochs, ("Run 1", snap.epochs)))
-        per_step = views.styled(views.training_steps(snap.steps))
+        accuracy = charts.style(ch3_charts.accuracy_by_epoch(snap.epochs, ("Run 1", snap.epochs)))
+        per_step = charts.style(ch3_charts.training_steps(snap.steps))
         payload = accuracy.to_json() + per_step.to_json()
         t2 = time.perf_counter()
         snapshot_ms.append(1000 * (t1 - t0))
         figures_ms.append(1000 * (t2 - t1))
         sizes.append(len(payload))
     print(f"history: {len(steps)} step reports, {len(epochs)} epoch reports "
-          f"(step curve downsampled to {len(views.downsample(steps))} points)")
+          f"(step curve downsampled to {len(charts.downsample(steps))} points)")
     print(f"snapshot copy:            median {statistics.median(snapshot_ms):.3f} ms")
     print(f"two styled figures + JSON: median {statistics.median(figures_ms):.1f} ms, "
           f"{statistics.median(sizes) / 1024:.0f} KiB sent per refresh")
-    refresh_ms = 1000 * ui.POLL_SECONDS
-    print(f"share of a {ui.POLL_SECONDS:g} s refresh: {100 * statistics.median(figures_ms) / refresh_ms:.1f}% "
+    refresh_ms = 1000 * live.POLL_SECONDS
+    print(f"share of a {live.POLL_SECONDS:g} s refresh: {100 * statistics.median(figures_ms) / refresh_ms:.1f}% "
           "when both are rebuilt "
           "(the page rebuilds a chart only when its data changed)")
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["", "ch1_multiplication", "ch1_confidence", "ch1_learning", "ch1_framework",
-         "ch2_onehot", "ch2_tokenizer", "ch2_bert_output", "ch2_embedding_map",
-         "ch3_finetune", "ch4_lessons"]
+sys.path.insert(0, str(ROOT))
+from ui import registry  # noqa: E402
+
+PAGES = [registry.url_path(entry) for entry in registry.PAGES]
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
 

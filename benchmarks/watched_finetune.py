@@ -46,10 +46,10 @@ def one_run(tab, watching: bool) -> str:
     tab.get_by_role("button", name="Start fine-tuning").click()
     if not watching:
         tab.wait_for_timeout(1500)
-        tab.get_by_role("link", name="The tokenizer").click()   # another page: nothing polls
+        tab.get_by_test_id("stSidebarNav").get_by_role("link", name="The tokenizer").click()   # another page: nothing polls
         wait_idle(tab)
         tab.wait_for_timeout(25_000)
-        tab.get_by_role("link", name="Live fine-tune").click()
+        tab.get_by_test_id("stSidebarNav").get_by_role("link", name="Live fine-tune").click()
     tab.get_by_text("Confusion matrix (evaluation sentences)").first.wait_for(timeout=300_000)
     wait_idle(tab)
     wall = time.time() - started

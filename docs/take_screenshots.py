@@ -57,11 +57,9 @@ def main():
         wait_idle(tab)
         shoot(tab, "ch3-finetune", "Run 1 · batch 16")
 
-        open_page(tab, "ch4_lessons")
-        tab.get_by_role("tab", name="4 · Fitting").click()
-        wait_idle(tab)
+        open_page(tab, "ch4_fitting")
         tab.locator(".js-plotly-plot:visible").first.wait_for()
-        shoot(tab, "ch4-lessons", "4 · Fitting")
+        shoot(tab, "ch4-lessons", "Over- and underfitting")
         browser.close()
     server.close()
 

@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import scratch
-from pages import ch1_views as views
-from pages import ui
+from ui import ch1, charts, settings
+from ui.formats import num, vector
 
 # The talk's slide had three classes at this point; "none" joins on the training page.
 NAMES = ("fizz", "buzz", "fizzbuzz")
@@ -27,7 +27,7 @@ def set_scores(values):
 
 
 WIDGETS = {f"ch1c_score_{name}": value for name, value in zip(NAMES, TALK_SCORES)} | {"ch1c_p": 0.6}
-views.keep_widgets(WIDGETS, "ch1c_saved")
+settings.keep(WIDGETS)
 
 st.title("From scores to confidence, and error")
 st.markdown("#### Scores become confidences that add up to 1; error says how far from right they are.")
@@ -43,22 +43,26 @@ controls[4].button("Some negative", on_click=set_scores, args=(NEGATIVE_SCORES,)
 by_total = scratch.normalise_by_total(scores)
 soft = scratch.softmax(scores)
 total = sum(scores)
+# Both bar charts on one y-scale: side by side, the eye compares heights, and softmax's
+# lower confidence must look lower.
+shown = [float(v) for v in (*by_total, *soft) if np.isfinite(v)]
+shared_range = [min(0.0, *shown) * 1.2, max(1.0, *shown) * 1.2]
 
 left, right = st.columns(2)
 with left:
     st.markdown("**Divide by the total** (the talk's first idea)")
     broken = not np.all(np.isfinite(by_total)) or (by_total < 0).any() or (by_total > 1).any()
     if not np.all(np.isfinite(by_total)):
-        st.error(f"The scores add up to {views.num(total)}: dividing by zero gives no answer at all.",
+        st.error(f"The scores add up to {num(total)}: dividing by zero gives no answer at all.",
                  icon=":material/block:")
-        views.class_bars(NAMES, [0, 0, 0], "divided by a total of 0", key="ch1c_total_bars", height=300)
+        ch1.class_bars(NAMES, [0, 0, 0], "divided by a total of 0", key="ch1c_total_bars", height=300, yrange=shared_range)
     else:
         st.metric("Confidence in fizz (divide by total)", f"{by_total[0]:.2f}",
                   help="score ÷ total of all scores")
-        st.code("\n".join(f"{n:<9}: {views.num(s)} ÷ {views.num(total)} = {views.num(p)}"
+        st.code("\n".join(f"{n:<9}: {num(s)} ÷ {num(total)} = {num(p)}"
                           for n, s, p in zip(NAMES, scores, by_total)), language=None)
-        views.class_bars(NAMES, by_total, f"÷ total ({views.num(total)})", key="ch1c_total_bars",
-                         height=300)
+        ch1.class_bars(NAMES, by_total, f"÷ total ({num(total)})", key="ch1c_total_bars",
+                       height=300, yrange=shared_range)
     if broken:
         st.warning("With negative scores, dividing by the total gives 'confidences' below 0 or above 1 "
                    "(or nothing at all when the total is 0). That is not a probability.", icon=":material/warning:")
@@ -69,15 +73,15 @@ with right:
     # largest score first (the shares stay the same), but only when needed, to keep the slide simple.
     shift = max(scores) if abs(max(scores)) > 700 else 0.0
     exps = [math.exp(s - shift) for s in scores]
-    power = (lambda s: f"e^({views.num(s)} − {views.num(shift)})") if shift else (lambda s: f"e^{views.num(s)}")
-    st.code("\n".join([f"{n:<9}: {power(s)} = {views.num(e)}" for n, s, e in zip(NAMES, scores, exps)]
-                      + [f"total    : {views.num(sum(exps))}"]
-                      + [f"{n:<9}: {views.num(e)} ÷ {views.num(sum(exps))} = {views.num(p)}"
+    power = (lambda s: f"e^({num(s)} − {num(shift)})") if shift else (lambda s: f"e^{num(s)}")
+    st.code("\n".join([f"{n:<9}: {power(s)} = {num(e)}" for n, s, e in zip(NAMES, scores, exps)]
+                      + [f"total    : {num(sum(exps))}"]
+                      + [f"{n:<9}: {num(e)} ÷ {num(sum(exps))} = {num(p)}"
                          for n, e, p in zip(NAMES, exps, soft)]), language=None, wrap_lines=True)
     if shift:
-        st.caption(f"e^{views.num(max(scores))} is out of a computer's range, so every score is lowered "
-                   f"by {views.num(shift)} first: the shares come out exactly the same.")
-    views.class_bars(NAMES, soft, "softmax", key="ch1c_softmax_bars", height=300)
+        st.caption(f"e^{num(max(scores))} is out of a computer's range, so every score is lowered "
+                   f"by {num(shift)} first: the shares come out exactly the same.")
+    ch1.class_bars(NAMES, soft, "softmax", key="ch1c_softmax_bars", height=300, yrange=shared_range)
 st.caption(
     "exp turns every score into a positive number, so the shares are always between 0 and 1 and "
     "add up to 1 — whatever the scores. It also keeps the order (bigger score, bigger share) and "
@@ -96,16 +100,16 @@ source = "softmax" if broken else "divide-by-total"
 sq = float(scratch.squared_error(prediction, target))
 left, right = st.columns(2)
 with left:
-    terms = " + ".join(f"({views.num(t)} − {views.num(p)})²" for t, p in zip(target, prediction))
-    values = " + ".join(views.num((t - p) ** 2) for t, p in zip(target, prediction))
+    terms = " + ".join(f"({num(t)} − {num(p)})²" for t, p in zip(target, prediction))
+    values = " + ".join(num((t - p) ** 2) for t, p in zip(target, prediction))
     st.markdown(f"**Squared error** of the {source} confidences: subtract, square, add up")
-    st.code(f"{terms}\n= {values}\n= {views.num(sq)}", language=None, wrap_lines=True)
-    st.metric("Squared error", views.num(sq))
+    st.code(f"{terms}\n= {values}\n= {num(sq)}", language=None, wrap_lines=True)
+    st.metric("Squared error", num(sq))
 with right:
     ce = float(scratch.cross_entropy(prediction, target))
     st.markdown("**Cross-entropy**: minus the log of the confidence in the right answer")
-    st.code(f"−log({views.num(prediction[0])})\n= {views.num(ce)}", language=None)
-    st.metric("Cross-entropy", views.num(ce))
+    st.code(f"−log({num(prediction[0])})\n= {num(ce)}", language=None)
+    st.metric("Cross-entropy", num(ce))
 st.caption("The goal of learning is an error of 0: 100% on the right answer.")
 
 # --- moving the prediction ---------------------------------------------------------
@@ -116,23 +120,20 @@ moved = np.array([p, (1 - p) / 2, (1 - p) / 2])
 sq_now = float(scratch.squared_error(moved, target))
 ce_now = float(scratch.cross_entropy(moved, target))
 m1, m2, m3 = st.columns(3)
-m1.metric("Prediction", views.vector(moved, 2))
-m2.metric("Squared error", views.num(sq_now))
-m3.metric("Cross-entropy", views.num(ce_now))
+m1.metric("Prediction", vector(moved, 2))
+m2.metric("Squared error", num(sq_now))
+m3.metric("Cross-entropy", num(ce_now))
 
 grid = np.linspace(0.01, 1.0, 100)
 curves = np.stack([grid, (1 - grid) / 2, (1 - grid) / 2], axis=1)
 fig = go.Figure()
 fig.add_trace(go.Scatter(x=grid, y=scratch.squared_error(curves, target), name="squared error",
-                         line=dict(color=ui.TRAIN_COLOR, width=3)))
+                         line=dict(color=charts.TRAIN_COLOR, width=3)))
 fig.add_trace(go.Scatter(x=grid, y=scratch.cross_entropy(curves, target), name="cross-entropy",
-                         line=dict(color=ui.EVAL_COLOR, width=3)))
+                         line=dict(color=charts.EVAL_COLOR, width=3)))
 fig.add_trace(go.Scatter(x=[p, p], y=[sq_now, ce_now], mode="markers", name="your prediction",
                          marker=dict(size=16, color="black", symbol="circle")))
 fig.update_xaxes(title_text="confidence in fizz (the right answer)", tickformat=".0%")
 fig.update_yaxes(title_text="error", range=[0, 3])
-views.chart_title("Both errors fall to 0 at 100% — cross-entropy punishes confident mistakes far harder")
-views.chart(fig, key="ch1c_curves", height=380)
-st.page_link("pages/ch1_learning.py", label="Next: learning is search — bringing the error down",
-             icon=":material/landscape:")
-views.save_widgets(WIDGETS, "ch1c_saved")
+charts.title("Both errors fall to 0 at 100% — cross-entropy punishes confident mistakes far harder")
+charts.show(fig, key="ch1c_curves", height=380)

@@ -12,8 +12,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import fizzbuzz, fizzbuzz_torch, scratch
-from pages import ch1_views as views
-from pages import ui
+from ui import ch1, charts, settings
+from ui.messages import friendly_error
 
 st.title("The same network, the framework way")
 st.markdown(
@@ -35,16 +35,16 @@ st.table({
 })
 by_hand_tab, framework_tab = st.tabs(["By hand: core/scratch.py", "The framework way: core/fizzbuzz_torch.py"])
 with by_hand_tab:
-    views.code_block(scratch.forward)
-    views.code_block(scratch.backward)
-    views.code_block(scratch.train_step)
+    ch1.code_block(scratch.forward)
+    ch1.code_block(scratch.backward)
+    ch1.code_block(scratch.train_step)
 with framework_tab:
-    views.code_block(fizzbuzz_torch.build_model)
-    views.code_block(fizzbuzz_torch._train)
+    ch1.code_block(fizzbuzz_torch.build_model)
+    ch1.code_block(fizzbuzz_torch._train)
 
 st.subheader("Train both")
 WIDGETS = {"ch1f_hidden": 3, "ch1f_lr": 0.3, "ch1f_epochs": 300, "ch1f_seed": 1, "ch1f_loss": "cross_entropy"}
-views.keep_widgets(WIDGETS, "ch1f_saved")
+settings.keep(WIDGETS)
 cols = st.columns([1, 1, 1, 1, 1.4, 1.2], vertical_alignment="bottom")
 hidden = cols[0].number_input("Hidden units", step=1, key="ch1f_hidden",
                               help=f"{scratch.HIDDEN_RANGE[0]}–{scratch.HIDDEN_RANGE[1]}; 0 = no hidden layer")
@@ -57,7 +57,6 @@ loss = cols[4].radio("Loss", scratch.LOSSES, format_func=scratch.LOSS_NAMES.get,
 go_clicked = cols[5].button("Train both", icon=":material/play_arrow:", type="primary", key="ch1f_train",
                             width="stretch")
 
-views.save_widgets(WIDGETS, "ch1f_saved")
 
 config = scratch.TrainConfig(hidden_size=int(hidden), learning_rate=float(lr), epochs=int(epochs),
                              seed=int(seed), loss=loss)
@@ -65,7 +64,7 @@ problems = scratch.validate_config(config)
 if config.epochs > 5000:
     problems.append("Epochs must be between 1 and 5,000 on this page (got {:,}).".format(config.epochs))
 for problem in problems:
-    ui.friendly_error(problem + " The last comparison is kept.")
+    friendly_error(problem + " The last comparison is kept.")
 
 if go_clicked and not problems:
     with st.spinner("Loading PyTorch, then training the NumPy network and the PyTorch one…"):
@@ -87,7 +86,7 @@ else:
     by_hand, framework, numpy_seconds, torch_seconds, load_seconds = result
     for run in (by_hand, framework):
         if run.status == "diverged":
-            ui.friendly_error(run.message)
+            friendly_error(run.message)
     if by_hand.history and framework.history:
         gap = max(float(abs(by_hand.params[k] - framework.params[k]).max()) for k in by_hand.params)
         a, b = by_hand.final, framework.final
@@ -100,13 +99,13 @@ else:
                    f"(plus {load_seconds:.1f} s to load PyTorch, once per server).")
         fig = go.Figure()
         fig.add_trace(go.Scatter(x=[c.epoch for c in by_hand.history], y=[c.train_error for c in by_hand.history],
-                                 name="NumPy by hand", line=dict(color=ui.TRAIN_COLOR, width=6)))
+                                 name="NumPy by hand", line=dict(color=charts.TRAIN_COLOR, width=6)))
         fig.add_trace(go.Scatter(x=[c.epoch for c in framework.history], y=[c.train_error for c in framework.history],
                                  name="PyTorch", line=dict(color="#ff7f0e", width=2, dash="dash")))
         fig.update_xaxes(title_text="epoch")
         fig.update_yaxes(title_text=scratch.LOSS_NAMES[by_hand.config.loss], rangemode="tozero")
-        views.chart_title(f"Error per epoch — {by_hand.config.layers_text}: the two curves lie on top of each other")
-        views.chart(fig, key="ch1f_curves", height=360)
+        charts.title(f"Error per epoch — {by_hand.config.layers_text}: the two curves lie on top of each other")
+        charts.show(fig, key="ch1f_curves", height=360)
         if gap < 1e-6:
             st.success("Same starting weights, same data, same arithmetic → the same network, to the last "
                        "few decimal places. The framework didn't do anything magic; it did the bookkeeping.",

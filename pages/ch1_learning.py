@@ -1,7 +1,7 @@
 """Chapter 1, page 3: learning is search.
 
 Gradient descent on one weight; why fizzbuzz is XOR-like; ReLU; then the FizzBuzz
-network trained live (a background job from core/, watched by ui.while_running), with its
+network trained live (a background job from core/, watched by ui.live.while_running), with its
 knobs, per-class accuracy, the 1..100 grid and the arithmetic for one number.
 """
 
@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import fizzbuzz, fizzbuzz_training, jobs, scratch
-from pages import ch1_views as views
-from pages import ui
+from ui import ch1, charts, live, settings
+from ui.formats import delta, num, vector
+from ui.messages import friendly_error
 
 st.title("Learning is search")
 st.markdown(
@@ -27,18 +28,21 @@ st.markdown(
 )
 LEARNING_RATES = {"0.005 (too small)": 0.005, "0.03 (good)": 0.03, "0.1 (zig-zag)": 0.1,
                   "0.12 (diverges)": 0.12}
+DESCENT_KNOBS = {"ch1l_gd_lr": "0.03 (good)", "ch1l_gd_start": 0.2, "ch1l_gd_steps": 10}
+settings.keep(DESCENT_KNOBS, allowed={"ch1l_gd_lr": LEARNING_RATES, "ch1l_gd_start": settings.Between(-0.5, 1.0),
+                                      "ch1l_gd_steps": range(1, 31)})
 left, right = st.columns([1, 2])
 with left:
-    lr_label = st.radio("Learning rate", list(LEARNING_RATES), index=1, key="ch1l_gd_lr")
-    start_weight = st.slider("Starting weight", -0.5, 1.0, 0.2, 0.05, key="ch1l_gd_start")
-    steps = st.slider("Steps", 1, 30, 10, key="ch1l_gd_steps")
+    lr_label = st.radio("Learning rate", list(LEARNING_RATES), key="ch1l_gd_lr")
+    start_weight = st.slider("Starting weight", -0.5, 1.0, step=0.05, key="ch1l_gd_start")
+    steps = st.slider("Steps", 1, 30, key="ch1l_gd_steps")
 one_lr = LEARNING_RATES[lr_label]
 path = scratch.one_weight_descent(start_weight, one_lr, steps)
 factor = 1 - one_lr * 2 * 3**2  # each step multiplies the distance to the best weight by this
 with left:
     last = path[-1]
-    st.metric("Error after the last step", views.num(last["error"]),
-              delta=views.num(last["error"] - path[0]["error"]), delta_color="inverse")
+    st.metric("Error after the last step", num(last["error"]),
+              delta=delta(last["error"] - path[0]["error"]), delta_color="inverse")
     if abs(factor) > 1:
         st.error(f"Each step overshoots further than the last (×{abs(factor):.2f} per step): the error "
                  "grows without end. That is divergence.", icon=":material/trending_up:")
@@ -57,12 +61,12 @@ with right:
     fig.add_trace(go.Scatter(x=grid, y=[scratch.one_weight_error(w) for w in grid], name="error",
                              line=dict(color="#999", width=3)))
     fig.add_trace(go.Scatter(x=weights_seen, y=[p["error"] for p in path], name="steps",
-                             mode="lines+markers", line=dict(color=ui.EVAL_COLOR, width=2),
+                             mode="lines+markers", line=dict(color=charts.EVAL_COLOR, width=2),
                              marker=dict(size=10)))
     fig.add_vline(x=1 / 3, line_dash="dot", annotation_text="best weight 1/3")
     fig.update_xaxes(title_text="weight", range=[lo, hi])
     fig.update_yaxes(title_text="error", range=[0, max(1.2, min(10, max(p["error"] for p in path) * 1.1))])
-    views.chart(fig, key="ch1l_gd_chart", height=360)
+    charts.show(fig, key="ch1l_gd_chart", height=360)
 
 # --- 2. why fizzbuzz needs a hidden layer ------------------------------------------------
 st.subheader("2 · Why fizzbuzz is hard for a single layer")
@@ -84,9 +88,10 @@ with right:
     )
 st.markdown("**ReLU on its own:** keep the positives, zero the rest.")
 relu_cols = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
-relu_in = [relu_cols[i].number_input(f"value {i + 1}", value=v, step=1.0, key=f"ch1l_relu_{i}")
-           for i, v in enumerate([-1.0, 2.0, 0.0])]
-relu_cols[3].markdown(f"### relu({views.vector(relu_in)}) = **{views.vector(scratch.relu(relu_in))}**")
+RELU_KNOBS = {f"ch1l_relu_{i}": v for i, v in enumerate([-1.0, 2.0, 0.0])}
+settings.keep(RELU_KNOBS)
+relu_in = [relu_cols[i].number_input(f"value {i + 1}", step=1.0, key=key) for i, key in enumerate(RELU_KNOBS)]
+relu_cols[3].markdown(f"### relu({vector(relu_in)}) = **{vector(scratch.relu(relu_in))}**")
 
 # --- 3. live training -------------------------------------------------------------------
 st.subheader("3 · Train the FizzBuzz network — live")
@@ -97,11 +102,11 @@ KNOB_FIELDS = {"ch1l_encoding": ("encoding", str), "ch1l_hidden": ("hidden_size"
                "ch1l_lr": ("learning_rate", float), "ch1l_epochs": ("epochs", int), "ch1l_seed": ("seed", int),
                "ch1l_loss": ("loss", str), "ch1l_bias": ("bias", bool)}
 KNOBS = {key: getattr(DEFAULT, field) for key, (field, _) in KNOB_FIELDS.items()}
-views.keep_widgets(KNOBS, "ch1l_saved_knobs")  # widget values survive leaving the page
+settings.keep(KNOBS, allowed={"ch1l_encoding": fizzbuzz.ENCODINGS, "ch1l_loss": scratch.LOSSES})
 
 
 def apply(config: scratch.TrainConfig):
-    st.session_state.update({key: getattr(config, field) for key, (field, _) in KNOB_FIELDS.items()})
+    settings.set_values({key: getattr(config, field) for key, (field, _) in KNOB_FIELDS.items()})
 
 
 def on_encoding_change():
@@ -131,7 +136,6 @@ knob_cols[4].number_input("Seed", step=1, key="ch1l_seed")
 with knob_cols[5]:
     st.radio("Loss", scratch.LOSSES, key="ch1l_loss", format_func=scratch.LOSS_NAMES.get)
     st.checkbox("Biases (+ b)", key="ch1l_bias")
-views.save_widgets(KNOBS, "ch1l_saved_knobs")
 
 
 def config_from_knobs() -> scratch.TrainConfig:
@@ -164,7 +168,7 @@ def start_training():
     if old is not None:
         old.stop()
     st.session_state["ch1l_job"] = job
-    ui.stop_when_tab_closes("ch1_learning", job)
+    live.stop_when_tab_closes("ch1_learning", job)
 
 
 def stop_training():
@@ -183,9 +187,9 @@ actions[1].button("Stop", icon=":material/stop:", key="ch1l_stop", on_click=stop
 actions[2].markdown(f"**{config.layers_text}** · {scratch.LOSS_NAMES[config.loss]} · "
                     f"{'with' if config.bias else 'no'} biases")
 for problem in problems:
-    ui.friendly_error(problem + " Your last trained network is kept.")
+    friendly_error(problem + " Your last trained network is kept.")
 if "ch1l_notice" in st.session_state:
-    ui.friendly_error(st.session_state["ch1l_notice"])
+    friendly_error(st.session_state["ch1l_notice"])
 
 # Runs that end without a network worth showing; the last one that ended well is shown instead.
 FALLS_BACK = (fizzbuzz_training.DIVERGED, fizzbuzz_training.FAILED, fizzbuzz_training.CANCELLED)
@@ -203,7 +207,7 @@ def describe(state: fizzbuzz_training.LiveState, test_set: fizzbuzz.Dataset):
     elif state.status == fizzbuzz_training.CANCELLED:
         st.info(state.message, icon=":material/close:")
     elif state.status in FALLS_BACK:
-        ui.friendly_error(state.message)
+        friendly_error(state.message)
     elif state.history:
         verb = "Stopped" if state.status == fizzbuzz_training.STOPPED else "Done"
         right = round(scratch.accuracy(state.params, test_set) * 100)
@@ -229,9 +233,9 @@ def draw_untrained():
             icon=":material/touch_app:")
     if not problems:  # draw the empty chart and the untrained grid now, so training only updates them
         _, test_set = fizzbuzz.train_test_split(config.encoding)
-        views.history_chart([], key="ch1l_history", show_test=config.encoding == "binary")
+        ch1.history_chart([], key="ch1l_history", show_test=config.encoding == "binary")
         predicted = per_class_metrics(fizzbuzz_training.untrained(config), test_set)
-        views.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
+        ch1.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
 
 
 def draw_run(snap: jobs.JobSnapshot, running: bool):
@@ -243,19 +247,19 @@ def draw_run(snap: jobs.JobSnapshot, running: bool):
     describe(state, test_set)
     if kept:
         st.caption(f"Kept: your previous network ({previous.config.layers_text}), shown below.")
-    views.history_chart(state.history, key="ch1l_history", show_test=state.config.encoding == "binary")
+    ch1.history_chart(state.history, key="ch1l_history", show_test=state.config.encoding == "binary")
     if state.config.encoding == "mod":
         st.caption("With [n mod 3, n mod 5] the network trains on 1..100 and is scored on the same numbers.")
     else:
         st.caption("Trained on 101..1023, tested on 1..100, which it never saw. The blog post scored 96/100.")
     predicted = per_class_metrics(shown.params, test_set)
-    views.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
+    ch1.number_grid(test_set.numbers, predicted, test_set.labels, key="ch1l_grid")
 
 
 if job is None:
     draw_untrained()
 else:
-    ui.while_running(job, draw_run)
+    live.while_running(job, draw_run)
 
 # --- honest notes -------------------------------------------------------------------------
 with st.expander("What we found when we ran these experiments ourselves", expanded=False):
@@ -285,13 +289,14 @@ if network is None:
     st.info("Train a network first; then its real numbers show up here.", icon=":material/touch_app:")
 else:
     limit = 1023 if network.config.encoding == "binary" else 1_000_000
-    n = st.columns([1, 3])[0].number_input("n", value=15, step=1, key="ch1l_n", help=f"1–{limit:,}")
+    settings.keep({"ch1l_n": 15})
+    n = st.columns([1, 3])[0].number_input("n", step=1, key="ch1l_n", help=f"1–{limit:,}")
     if not 1 <= n <= limit:
-        ui.friendly_error(f"Pick n between 1 and {limit:,} for this encoding (got {n}).")
+        friendly_error(f"Pick n between 1 and {limit:,} for this encoding (got {n}).")
     else:
         shown = scratch.explain_number(network.params, int(n), network.config.encoding, network.config.loss)
         right_answer = ":green[right]" if shown["predicted"] == shown["expected"] else ":red[wrong]"
-        st.markdown(f"**{int(n)}** → inputs **{views.vector(shown['inputs'])}** → the network says "
+        st.markdown(f"**{int(n)}** → inputs **{vector(shown['inputs'])}** → the network says "
                     f"**{shown['predicted']}** (should be {shown['expected']}: {right_answer}) "
                     f"at epoch {network.epoch:,}.")
         lines = []
@@ -301,9 +306,9 @@ else:
             lines.append("hidden layer: relu(weighted sum + bias)")
             for j in range(min(width, 6)):
                 bias = params["b1"][j] if "b1" in params else None
-                terms = views.dot_text(shown["inputs"], params["W1"][:, j], bias) \
+                terms = ch1.dot_text(shown["inputs"], params["W1"][:, j], bias) \
                     if len(shown["inputs"]) <= 3 else f"w_sum(inputs, W1[:, {j}])"
-                lines.append(f" h{j + 1} = relu({terms}) = {views.num(shown['hidden'][j])}")
+                lines.append(f" h{j + 1} = relu({terms}) = {num(shown['hidden'][j])}")
             if width > 6:
                 lines.append(f" … and {width - 6} more hidden units")
             source, matrix, bias_name, source_name = shown["hidden"], params["W2"], "b2", "hidden"
@@ -312,15 +317,14 @@ else:
         lines.append("output layer: weighted sum + bias, per class")
         for k, name in enumerate(fizzbuzz.CLASSES):
             bias = params[bias_name][k] if bias_name in params else None
-            terms = views.dot_text(source, matrix[:, k], bias) if len(source) <= 3 \
+            terms = ch1.dot_text(source, matrix[:, k], bias) if len(source) <= 3 \
                 else f"w_sum({source_name}, W[:, {k}])"
-            lines.append(f" {name:<8} = {terms} = {views.num(shown['scores'][k])}")
-        lines.append(f"softmax → {views.vector(shown['probs'], 2)}")
-        lines.append(f"target  → {views.vector(shown['target'])} ({shown['expected']})")
-        lines.append(f"{scratch.LOSS_NAMES[network.config.loss]} = {views.num(shown['error'])}")
+            lines.append(f" {name:<8} = {terms} = {num(shown['scores'][k])}")
+        lines.append(f"softmax → {vector(shown['probs'], 2)}")
+        lines.append(f"target  → {vector(shown['target'])} ({shown['expected']})")
+        lines.append(f"{scratch.LOSS_NAMES[network.config.loss]} = {num(shown['error'])}")
         left, right = st.columns([5, 2])
         left.code("\n".join(lines), language=None, wrap_lines=True)
         with right:
-            views.class_bars(fizzbuzz.CLASSES, shown["probs"], f"Confidence for {int(n)}",
+            ch1.class_bars(fizzbuzz.CLASSES, shown["probs"], f"Confidence for {int(n)}",
                              key="ch1l_one_probs", height=360, yrange=[0, 1.2], text_digits=2)
-st.page_link("pages/ch1_framework.py", label="Next: the same network, the framework way", icon=":material/build:")

@@ -8,15 +8,16 @@ the vector × matrix product that gives one score per class.
 import streamlit as st
 
 from core import fizzbuzz, scratch
-from pages import ch1_views as views
-from pages import ui
+from ui import ch1, settings
+from ui.formats import num, vector
+from ui.messages import friendly_error
 
 DEFAULT_MATRIX = {  # chosen so that 3 -> [0, 3] scores highest for fizz (the talk's 2.1)
     "fizz": (0.5, 0.7), "buzz": (0.3, 0.1), "fizzbuzz": (0.2, 0.1), "none": (0.1, 0.05),
 }
 WIDGETS = {"ch1m_input": 3.0, "ch1m_weight": 0.2, "ch1m_n": 3, "ch1m_w3": 0.5, "ch1m_w5": 0.7}
 WIDGETS |= {f"ch1m_W_{name}_{m}": value for name, pair in DEFAULT_MATRIX.items() for m, value in zip((3, 5), pair)}
-views.keep_widgets(WIDGETS, "ch1m_saved")
+settings.keep(WIDGETS)
 
 st.title("A neural network is multiplication")
 st.markdown(
@@ -24,34 +25,32 @@ st.markdown(
 )
 
 # --- input × weight ------------------------------------------------------------
-st.subheader("1 · One input, one weight")
-left, right = st.columns([2, 3])
+left, right = ch1.section("1 · One input, one weight")
 with left:
     x = st.number_input("Input (the number we ask about)", step=1.0, key="ch1m_input")
     w = st.slider("Weight", -1.0, 1.0, step=0.05, key="ch1m_weight")
 with right:
     prediction = scratch.neural_network(x, w)
-    st.metric("Prediction", views.num(prediction))
-    st.markdown(f"### {views.num(x)} × {views.num(w)} = **{views.num(prediction)}**")
+    st.metric("Prediction", num(prediction))
+    st.markdown(f"### {num(x)} × {num(w)} = **{num(prediction)}**")
     st.caption(
         "The weight decides how much the input pushes the prediction. But one number out "
         "can't say *fizz*, *buzz* or *fizzbuzz* — so give the network more to work with."
     )
 
 # --- encoding --------------------------------------------------------------------
-st.subheader("2 · Turn the number into a vector: [n mod 3, n mod 5]")
-left, right = st.columns([2, 3])
+left, right = ch1.section("2 · Turn the number into a vector: [n mod 3, n mod 5]")
 with left:
     n = st.number_input("n", step=1, key="ch1m_n",
                         help="Any whole number from 1 to 1,000,000.")
 valid_n = 1 <= n <= 1_000_000
 if not valid_n:
-    ui.friendly_error(f"Pick n between 1 and 1,000,000 (got {n}). Showing n = 3 meanwhile.")
+    friendly_error(f"Pick n between 1 and 1,000,000 (got {n}). Showing n = 3 meanwhile.")
     n = 3
 encoded = fizzbuzz.mod_encoding(int(n))
 with right:
     st.markdown(
-        f"### {int(n)} → [{int(n)} mod 3, {int(n)} mod 5] = **{views.vector(encoded)}**  \n"
+        f"### {int(n)} → [{int(n)} mod 3, {int(n)} mod 5] = **{vector(encoded)}**  \n"
         f"The answer we want: **{fizzbuzz.fizzbuzz_label(int(n))}**"
     )
     st.caption(
@@ -60,16 +59,15 @@ with right:
     )
 
 # --- weighted sum ----------------------------------------------------------------
-st.subheader("3 · Two inputs, two weights: the weighted sum")
-left, right = st.columns([2, 3])
+left, right = ch1.section("3 · Two inputs, two weights: the weighted sum")
 with left:
     c1, c2 = st.columns(2)
     w_mod3 = c1.number_input("weight for n mod 3", step=0.1, key="ch1m_w3")
     w_mod5 = c2.number_input("weight for n mod 5", step=0.1, key="ch1m_w5")
 with right:
     total = scratch.w_sum(encoded, [w_mod3, w_mod5])
-    st.markdown(f"### w_sum({views.vector(encoded)}, {views.vector([w_mod3, w_mod5])})")
-    st.markdown(f"### = {views.weighted_sum_text(encoded, [w_mod3, w_mod5])}")
+    st.markdown(f"### w_sum({vector(encoded)}, {vector([w_mod3, w_mod5])})")
+    st.markdown(f"### = {ch1.weighted_sum_text(encoded, [w_mod3, w_mod5])}")
     st.caption("Multiply pair by pair, add up. Also called the dot product.")
 
 # --- weight matrix ----------------------------------------------------------------
@@ -95,18 +93,16 @@ with left:
         ])
 scores = scratch.vect_mat_mul(encoded, matrix)
 with right:
-    lines = [f"{name:<8} = {views.dot_text(encoded, row)} = {views.num(score)}"
+    lines = [f"{name:<8} = {ch1.dot_text(encoded, row)} = {num(score)}"
              for name, row, score in zip(fizzbuzz.CLASSES, matrix, scores)]
     st.code("\n".join(lines), language=None, wrap_lines=True)
     best = fizzbuzz.CLASSES[max(range(4), key=lambda i: scores[i])]
     st.markdown(f"Highest score: **{best}** · the right answer for {int(n)}: "
                 f"**{fizzbuzz.fizzbuzz_label(int(n))}**")
-    views.class_bars(fizzbuzz.CLASSES, scores, f"vect_mat_mul({views.vector(encoded)}, weights)",
-                     key="ch1m_scores", height=300)
+    ch1.class_bars(fizzbuzz.CLASSES, scores, f"vect_mat_mul({vector(encoded)}, weights)",
+                   key="ch1m_scores", height=300)
 st.info(
     "These scores are not yet confidences: they don't add up to 1 and can be any size. "
     "Next page: turning scores into confidence, and measuring how wrong they are.",
     icon=":material/arrow_forward:",
 )
-st.page_link("pages/ch1_confidence.py", label="Next: confidence and error", icon=":material/percent:")
-views.save_widgets(WIDGETS, "ch1m_saved")

@@ -14,11 +14,9 @@ import pandas as pd
 import streamlit as st
 
 from core import embeddings as emb
-from pages import ch2_views as views
-from pages import ui
+from ui import bert, ch2, charts
 
 ss = st.session_state
-views.keep_widgets("ch2_bo_text", "ch2_bank_sentences", "ch2_bank_word", "ch2_pool_others")
 
 BANK_SENTENCES = (
     "We had a picnic on the bank of the river.\n"
@@ -32,10 +30,10 @@ HEATMAP_ROWS = 48  # a 512-token heatmap is unreadable and slow to send
 st.title("What BERT gives back")
 st.markdown("#### Ids go in; out comes one long list of numbers per token — a vector that depends on the whole sentence.")
 
-text, model_id, _ = views.text_and_model("Text for BERT to read", "ch2_bo_text", max_chars=20_000)
-tokenizer = ui.tokenizer(model_id)
-states = views.hidden_states(model_id, text)
-views.show_notes(states.tokenized, tokenizer)
+text, model_id, _ = ch2.text_and_model("Text for BERT to read", "ch2_bo_text", max_chars=20_000)
+tokenizer = bert.tokenizer(model_id)
+states = ch2.hidden_states(model_id, text)
+ch2.show_notes(states.tokenized, tokenizer)
 _, n_tokens, width = states.shape
 
 # ---------------------------------------------------------------- 1 · the shape
@@ -55,15 +53,15 @@ with col_explain:
     )
 
 rows = min(n_tokens, HEATMAP_ROWS)
-labels = views.unique_labels(states.tokens[:rows])
+labels = ch2.unique_labels(states.tokens[:rows])
 # A handful of outlier dimensions reach ±5 or more; scaled to them, every other cell is near-white.
 # Saturate the colours at the 99th percentile instead, so the pattern shows on a projector.
 reach = float(np.percentile(np.abs(states.vectors[:rows]), 99)) or 1.0
-fig = views.heatmap(states.vectors[:rows], list(range(width)), labels,
+fig = ch2.heatmap(states.vectors[:rows], list(range(width)), labels,
                     f"The table: {rows} tokens × {width} numbers (red positive, blue negative)",
                     colorscale="RdBu_r", zmin=-reach, zmax=reach, x_title="dimension",
                     hover="%{y}, dimension %{x}: %{z:.3f}<extra></extra>")
-views.chart(fig, key="ch2_bo_heatmap", height=min(120 + 34 * rows, 520))
+charts.show(fig, key="ch2_bo_heatmap", height=min(120 + 34 * rows, 520))
 if n_tokens > rows:
     st.caption(f"Showing the first {rows} of {n_tokens} tokens.")
 st.caption("Each row is one token's vector. No single number means anything by itself; "
@@ -74,7 +72,7 @@ st.header("2 · Which tokens look alike?")
 similarity = emb.token_similarity(states)
 col_matrix, col_note = st.columns([1.6, 1])
 with col_matrix:
-    views.chart(views.similarity_heatmap(similarity[:rows, :rows], states.tokens[:rows],
+    charts.show(ch2.similarity_heatmap(similarity[:rows, :rows], states.tokens[:rows],
                                       "Token-to-token cosine similarity"), key="ch2_bo_tokens", height=460)
 with col_note:
     real = [i for i, t in enumerate(states.tokens[:rows]) if t not in ("[CLS]", "[SEP]", "[PAD]")]
@@ -91,15 +89,15 @@ with col_note:
 st.header("3 · Same word, different meaning")
 col_inputs, col_bank = st.columns([1.1, 1.4])
 with col_inputs:
-    word = views.text_input("The word", "ch2_bank_word", "bank", empty="No word given.").strip()
-    sentences_raw = views.text_input("Sentences that use it (one per line)", "ch2_bank_sentences",
+    word = ch2.text_input("The word", "ch2_bank_word", "bank", empty="No word given.").strip()
+    sentences_raw = ch2.text_input("Sentences that use it (one per line)", "ch2_bank_sentences",
                                      BANK_SENTENCES, area=True, height=160)
 sentences = [s.strip() for s in sentences_raw.splitlines() if s.strip()][:8]
 vectors, used, missing = [], [], []
 for sentence in sentences:
-    tokenized = views.tokenized(model_id, sentence)
+    tokenized = ch2.tokenized(model_id, sentence)
     if emb.word_positions(tokenized, word):
-        vectors.append(views.word_in_context(model_id, sentence, word))
+        vectors.append(ch2.word_in_context(model_id, sentence, word))
         used.append(sentence)
     else:
         missing.append(sentence)
@@ -109,7 +107,7 @@ if missing:
 with col_bank:
     if len(vectors) >= 2:
         short = [f"{i + 1}. {s[:28]}{'…' if len(s) > 28 else ''}" for i, s in enumerate(used)]
-        views.chart(views.similarity_heatmap(emb.cosine_matrix(vectors), short, f"'{word}' in context: cosine similarity",
+        charts.show(ch2.similarity_heatmap(emb.cosine_matrix(vectors), short, f"'{word}' in context: cosine similarity",
                                           x_labels=[f"{i + 1}." for i in range(len(used))]),
                  key="ch2_bo_bank", height=330)
     else:
@@ -132,12 +130,12 @@ st.markdown(
 )
 col_others, col_table = st.columns([1, 2])
 with col_others:
-    others_raw = views.text_input("Compare your text with (one per line)", "ch2_pool_others", POOL_OTHERS,
+    others_raw = ch2.text_input("Compare your text with (one per line)", "ch2_pool_others", POOL_OTHERS,
                                   area=True, height=130)
 others = [s.strip() for s in others_raw.splitlines() if s.strip()][:6]
 texts = (text, *others)
-cls = views.sentence_embeddings(model_id, texts, "cls")
-mean = views.sentence_embeddings(model_id, texts, "mean")
+cls = ch2.sentence_embeddings(model_id, texts, "cls")
+mean = ch2.sentence_embeddings(model_id, texts, "mean")
 table = pd.DataFrame({
     "compared with": others,
     "[CLS] pooling": [emb.cosine_similarity(cls[0], v) for v in cls[1:]],
@@ -192,4 +190,3 @@ st.info(
 )
 st.caption("The guess percentages in the first picture are illustrative: the bundled model was trained "
            "further as a sentence encoder and no longer has its word-guessing head.")
-st.page_link("pages/ch2_embedding_map.py", label="Next: a map of whole sentences", icon=":material/arrow_forward:")

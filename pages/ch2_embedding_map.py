@@ -16,11 +16,10 @@ import streamlit as st
 
 from core import embeddings as emb
 from core import projection
-from pages import ch2_views as views
-from pages import ui
+from ui import ch2, charts, settings
+from ui.messages import friendly_error
 
 ss = st.session_state
-views.keep_widgets("ch2_map_split", "ch2_map_method", "ch2_map_metric", "ch2_map_pooling", "ch2_map_mine")
 
 SPLITS = {"train": "Training file", "eval": "Evaluation file", "both": "Both files"}
 MY_SENTENCES = "I found the same thing for half the price elsewhere\nYour website kept crashing at checkout"
@@ -58,8 +57,8 @@ def load_sentences(split: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
 @st.cache_data(show_spinner="Drawing the map…", max_entries=32)
 def pretrained_map(model_id: str, texts: tuple[str, ...], mine: tuple[str, ...], pooling: str, method: str,
                    metric: str) -> tuple[np.ndarray, np.ndarray, projection.Map]:
-    vectors = views.sentence_embeddings(model_id, texts, pooling)
-    extra = views.sentence_embeddings(model_id, mine, pooling) if mine else vectors[:0]
+    vectors = ch2.sentence_embeddings(model_id, texts, pooling)
+    extra = ch2.sentence_embeddings(model_id, mine, pooling) if mine else vectors[:0]
     return vectors, extra, projection.map_with_extras(vectors, extra, method, seed=SEED, metric=metric)
 
 
@@ -103,7 +102,7 @@ def draw_map(result: projection.Map, texts, labels, mine, title: str, key: str, 
     else:
         fig.update_xaxes(title="t-SNE 1 (no units)", showticklabels=False)
         fig.update_yaxes(title="t-SNE 2", showticklabels=False)
-    views.chart(fig, key=key, height=height, title=dict(text=title, y=0.99, yanchor="top"))
+    charts.show(fig, key=key, height=height, title=dict(text=title, y=0.99, yanchor="top"))
 
 
 # ---------------------------------------------------------------- controls
@@ -112,30 +111,30 @@ st.markdown("#### Each cancellation reason as a point: sentences that mean the s
 
 col_a, col_b, col_c, col_d = st.columns([1.1, 1, 1, 1.3])
 with col_a:
-    ss.setdefault("ch2_map_split", "train")
+    settings.keep({"ch2_map_split": "train"}, allowed={"ch2_map_split": SPLITS})
     split = st.selectbox("Sentences", list(SPLITS), format_func=SPLITS.get, key="ch2_map_split")
 with col_b:
-    ss.setdefault("ch2_map_method", "PCA")
+    settings.keep({"ch2_map_method": "PCA"}, allowed={"ch2_map_method": projection.METHODS})
     method = st.radio("Projection", projection.METHODS, key="ch2_map_method", horizontal=True,
                       help="PCA: fast, keeps straight-line geometry. t-SNE: keeps near neighbours near, slower.")
 with col_c:
-    ss.setdefault("ch2_map_metric", "cosine")
+    settings.keep({"ch2_map_metric": "cosine"}, allowed={"ch2_map_metric": emb.METRICS})
     metric = st.radio("Similarity", emb.METRICS, key="ch2_map_metric", horizontal=True,
                       format_func=lambda m: {"cosine": "Cosine", "euclidean": "Euclidean"}[m],
                       help="Used to find nearest neighbours (and by t-SNE). Cosine: direction only. "
                            "Euclidean: straight-line distance, length counts.")
-    ss.setdefault("ch2_map_pooling", "mean")
+    settings.keep({"ch2_map_pooling": "mean"}, allowed={"ch2_map_pooling": emb.POOLINGS})
     pooling = st.radio("Sentence vector", emb.POOLINGS, key="ch2_map_pooling", horizontal=True,
                        format_func=lambda p: {"mean": "Mean", "cls": "[CLS]"}[p])
 with col_d:
-    model_id = views.pick_model()
+    model_id = ch2.pick_model()
 
 texts, labels, problem = load_sentences(split)
 if problem:
     st.warning(problem, icon=":material/info:")
 
 map_slot = st.container()  # the map goes first on screen, though it needs the sentences below
-ss.setdefault("ch2_map_mine", MY_SENTENCES)
+settings.keep({"ch2_map_mine": MY_SENTENCES})
 mine_raw = st.text_area("Your sentences (one per line; they appear as ★ on the map)", key="ch2_map_mine", height=80,
                         max_chars=5_000)
 mine = [s.strip()[:1000] for s in mine_raw.splitlines() if s.strip()][:10]
@@ -153,7 +152,7 @@ if finetuned is not None:
     try:
         ft_vectors, ft_mine_vectors, ft_result = finetuned_map(finetuned, texts, mine, pooling, method, metric)
     except Exception as error:  # noqa: BLE001 - a half-made model must not take the page down
-        ui.friendly_error(f"The fine-tuned model in this session could not embed the sentences: {error}")
+        friendly_error(f"The fine-tuned model in this session could not embed the sentences: {error}")
 
 with map_slot:
     subtitle = f"{len(texts)} sentences, {len(set(labels))} reasons"
@@ -162,7 +161,7 @@ with map_slot:
         with col_left:
             draw_map(result, texts, labels, mine, f"Pretrained · {subtitle}", "ch2_map_chart", 520)
         with col_right:
-            name = getattr(finetuned, "run_name", "") or "this session's model"
+            name = finetuned.name
             draw_map(ft_result, texts, labels, mine, f"Fine-tuned ({name})", "ch2_map_ft_chart", 520)
         before = emb.neighbour_agreement(vectors, labels, NEIGHBOURS, metric)
         after = emb.neighbour_agreement(ft_vectors, labels, NEIGHBOURS, metric)

@@ -15,12 +15,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import embeddings as emb
-from pages import ch2_views as views
-from pages import ui
+from ui import bert, ch2, charts, settings
 
 ss = st.session_state
-views.keep_widgets("ch2_oh_words", "ch2_oh_focus", "ch2_line_word", "ch2_line_pos",
-                   "ch2_plane_word", "ch2_plane_angle", "ch2_plane_length", "ch2_plane_new")
+# The toy maps' word positions live in ss["ch2_line"] and ss["ch2_plane"]; the sliders are
+# derived from them, so only the choice of word is a knob of its own.
+settings.keep({"ch2_line_word": "carpet", "ch2_plane_word": "dog", "ch2_plane_new": ""})
 ss.setdefault("ch2_line", dict(emb.TOY_LINE))
 ss.setdefault("ch2_plane", {w: list(v) for w, v in emb.TOY_PLANE.items()})
 
@@ -32,10 +32,10 @@ st.markdown("#### FizzBuzz numbers were easy to turn into vectors. Words are not
 
 # ---------------------------------------------------------------- 1 · one-hot
 st.header("1 · One slot per word: the one-hot vector")
-raw, model_id, _ = views.text_and_model("Words to encode (separate with spaces)", "ch2_oh_words",
+raw, model_id, _ = ch2.text_and_model("Words to encode (separate with spaces)", "ch2_oh_words",
                                         "cat dog car laughed laugh",
                                         empty="No words given, so there is nothing to encode.")
-tokenizer, encoder = ui.tokenizer(model_id), ui.encoder(model_id)
+tokenizer, encoder = bert.tokenizer(model_id), bert.encoder(model_id)
 size = emb.vocab_size(tokenizer)
 
 words = list(dict.fromkeys(w.lower() for w in re.findall(r"[^\s,;]+", raw)))
@@ -72,13 +72,13 @@ if single:
     fig.update_layout(title=f"Each word is {size:,} numbers: one 1, {size - 1:,} zeros")
     fig.update_xaxes(title="position in the vector = id in the vocabulary", range=[0, size], tickformat=",")
     fig.update_yaxes(range=[-0.05, 1.1], tickvals=[0, 1])
-    views.chart(fig, key="ch2_oh_spikes", height=300)
+    charts.show(fig, key="ch2_oh_spikes", height=300)
 
     col_onehot, col_learned = st.columns(2)
     one_hot = np.array([[emb.dot(emb.one_hot(pieces[a][0], size), emb.one_hot(pieces[b][0], size))
                          for b in single] for a in single])
     with col_onehot:
-        views.chart(views.similarity_heatmap(one_hot, single, "One-hot: dot products"), key="ch2_oh_dots", height=380)
+        charts.show(ch2.similarity_heatmap(one_hot, single, "One-hot: dot products"), key="ch2_oh_dots", height=380)
         if {"cat", "dog", "car"} <= set(single):
             st.markdown(f"cat·dog = **{one_hot[single.index('cat'), single.index('dog')]:.0f}** and "
                         f"cat·car = **{one_hot[single.index('cat'), single.index('car')]:.0f}**: "
@@ -88,7 +88,7 @@ if single:
     learned_vectors = emb.static_word_vectors(tokenizer, encoder, single)
     learned = emb.cosine_matrix([learned_vectors[w] for w in single])
     with col_learned:
-        views.chart(views.similarity_heatmap(learned, single, "Learned embeddings: cosine similarity"),
+        charts.show(ch2.similarity_heatmap(learned, single, "Learned embeddings: cosine similarity"),
                  key="ch2_oh_learned", height=380)
         width = encoder.get_input_embeddings().weight.shape[1]
         facts = []
@@ -137,7 +137,7 @@ with col_line:
     ))
     fig.update_xaxes(range=[-0.5, 10.5], title="the single number each word gets")
     fig.update_yaxes(visible=False, range=[-0.6, 1.0])
-    views.chart(fig, key="ch2_line_chart", height=200)
+    charts.show(fig, key="ch2_line_chart", height=200)
 pairs = sorted(((abs(line[a] - line[b]), a, b) for i, a in enumerate(line_words) for b in line_words[i + 1:]))
 st.markdown("Closest pairs: " + " · ".join(f"**{a}–{b}** {d:.1f}" for d, a, b in pairs[:4]))
 
@@ -232,10 +232,10 @@ with col_arrows:
     reach = max(2.2, float(np.abs(vectors).max()) + 0.4)
     fig.update_xaxes(range=[-reach, reach], zeroline=True, zerolinewidth=2, title="x")
     fig.update_yaxes(range=[-reach, reach], zeroline=True, zerolinewidth=2, title="y", scaleanchor="x")
-    views.chart(fig, key="ch2_plane_chart", height=420, title="Words as 2-D vectors")
+    charts.show(fig, key="ch2_plane_chart", height=420, title="Words as 2-D vectors")
 with col_matrix:
     similarity = emb.cosine_matrix(vectors)
-    views.chart(views.similarity_heatmap(similarity, names, "Cosine similarity"), key="ch2_plane_matrix", height=420)
+    charts.show(ch2.similarity_heatmap(similarity, names, "Cosine similarity"), key="ch2_plane_matrix", height=420)
 
 moved = ss["ch2_plane_word"]
 others = [w for w in names if w != moved]
@@ -250,5 +250,3 @@ if others:
         "but cosine similarity works the same in any number of dimensions.",
         icon=":material/straighten:",
     )
-st.page_link("pages/ch2_tokenizer.py", label="Next: how text becomes ids — the tokenizer",
-             icon=":material/arrow_forward:")

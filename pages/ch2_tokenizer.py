@@ -13,14 +13,13 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import embeddings as emb
-from pages import ch2_views as views
-from pages import ui
+from ui import bert, ch2, charts, settings
 
 ss = st.session_state
-views.keep_widgets("ch2_tok_text", "ch2_pad", "ch2_tok_line")
+settings.keep({"ch2_pad": 0}, allowed={"ch2_pad": range(0, 65)})
 
 EXAMPLES = {
-    "The talk": views.TALK_SENTENCE,
+    "The talk": ch2.TALK_SENTENCE,
     "Rare words": "The unsubscribe button was unbelievably unhelpful",
     # Button labels in plain Latin letters: a projector laptop may have no emoji or CJK font.
     "Emoji & Chinese": "Too expensive 💸 — 太贵了",
@@ -35,7 +34,7 @@ def use_example(text: str) -> None:
 st.title("The tokenizer")
 st.markdown("#### Before BERT reads anything, text becomes a list of numbers: word pieces, then their line in a file.")
 
-text, model_id, col_text = views.text_and_model("Text to tokenize", "ch2_tok_text", need_encoder=False,
+text, model_id, col_text = ch2.text_and_model("Text to tokenize", "ch2_tok_text", need_encoder=False,
                                                 max_chars=20_000,
                                                 empty="The text is empty, so there is nothing to tokenize.")
 with col_text:
@@ -44,10 +43,10 @@ with col_text:
         column.button(label, on_click=use_example, args=(example,), key=f"ch2_tok_ex_{label}",
                       width="stretch")
 
-tokenizer = ui.tokenizer(model_id)
+tokenizer = bert.tokenizer(model_id)
 pad_to = ss.get("ch2_pad", 0) or None
-tok = views.tokenized(model_id, text, pad_to)
-views.show_notes(tok, tokenizer)
+tok = ch2.tokenized(model_id, text, pad_to)
+ch2.show_notes(tok, tokenizer)
 
 # ---------------------------------------------------------------- 1 · ids
 st.header("1 · Tokens and ids")
@@ -119,7 +118,6 @@ st.markdown(
 )
 col_slider, col_strip = st.columns([1, 3])
 with col_slider:
-    ss.setdefault("ch2_pad", 0)
     st.slider("Pad to length (0 = no padding)", 0, 64, key="ch2_pad",
               help="The talk's batches were padded too: those zeros at the end of the ids.")
 with col_strip:
@@ -132,7 +130,7 @@ with col_strip:
     ))
     fig.update_yaxes(visible=False)
     fig.update_xaxes(title="position (green: attention 1, grey: padding, attention 0)", dtick=1)
-    views.chart(fig, key="ch2_tok_mask", height=190)
+    charts.show(fig, key="ch2_tok_mask", height=190)
 
 # ---------------------------------------------------------------- 3 · pieces
 st.header("3 · Rare words become ## pieces")

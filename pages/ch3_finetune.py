@@ -2,10 +2,10 @@
 
 A thin view. The training loop lives in core/finetune/loop.py and runs in a worker
 thread (core/jobs.py); this page starts it, polls a snapshot of it every second
-while it runs (ui.while_running), and draws. Everything that must survive a
-rerun or a trip to another page lives in st.session_state under "ch3_*" keys;
-the latest good model is also published as st.session_state["finetuned"]
-(.model, .tokenizer, .labels) for the other chapters.
+while it runs (ui.live.while_running), and draws. The knobs are kept by
+ui.settings (across pages, and in the URL); a finished run is collected by
+ui/harvest.py, which publishes the model as st.session_state["finetuned"]
+(a core.trained.TrainedModel) for the other chapters.
 """
 
 from __future__ import annotations
@@ -14,17 +14,14 @@ import streamlit as st
 
 from core import finetune as ft
 from core import jobs, models
-from pages import ch3_data, ch3_harvest, ch3_results, ch3_views as views, ui
+from ui import bert, ch3_charts, ch3_data, ch3_results, charts, live, settings
+from ui.formats import duration
+from ui.messages import friendly_error
 
 ss = st.session_state
 
-# Streamlit forgets a widget's value when a run happens without it, e.g. on a
-# visit to another page. So each knob's value is also kept under a plain key
-# ("_kept_<key>") that no widget owns: restored here before the widgets are
-# drawn, saved again at the end of every run. The widgets take no default of
-# their own (Streamlit warns when a keyed widget gets both).
 _defaults = ft.FinetuneConfig()
-KEPT_WIDGETS = {
+KNOBS = {
     "ch3_source": ch3_data.SHIPPED, "ch3_per_label": ch3_data.ALL, "ch3_eval_share": 20,
     "ch3_model": models.BUNDLED, "ch3_epochs": _defaults.epochs, "ch3_batch": _defaults.batch_size,
     "ch3_lr": _defaults.learning_rate, "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed,
@@ -37,16 +34,12 @@ BATCH_SIZES = sorted({4, 8, 16, 32, 64, _defaults.batch_size})
 FREEZE_LABELS = {"none": "nothing: train all", "embeddings": "the embeddings",
                  "encoder": "all of BERT: train the head only"}
 MAX_LENGTHS = sorted({16, 32, 64, 128, _defaults.max_length})
-for _key, _value in KEPT_WIDGETS.items():
-    if _key not in ss:
-        ss[_key] = ss.get(f"_kept_{_key}", _value)
-
-
-def remember_widgets() -> None:
-    for key in KEPT_WIDGETS:
-        if key in ss:
-            ss[f"_kept_{key}"] = ss[key]
-
+settings.keep(KNOBS, allowed={
+    "ch3_source": [ch3_data.SHIPPED, ch3_data.UPLOAD], "ch3_per_label": [2, 5, 10, 20, ch3_data.ALL],
+    "ch3_eval_share": range(10, 51), "ch3_model": [c.id for c in models.CHOICES] + [bert.ANOTHER_MODEL],
+    "ch3_epochs": range(1, 21), "ch3_batch": BATCH_SIZES, "ch3_lr": LEARNING_RATES, "ch3_max_length": MAX_LENGTHS,
+    "ch3_seed": range(0, 10_001), "ch3_freeze": list(ft.FREEZE_CHOICES), "ch3_freeze_layers": range(0, 24),
+    "ch3_patience": range(1, 11)})
 
 ss.setdefault("ch3_runs", [])  # earlier runs' histories, for "compare two runs"
 
@@ -78,11 +71,6 @@ with st.expander("What happens when you press Start", expanded=False):
     )
 
 
-# --------------------------------------------------------------------------- harvest
-
-ch3_harvest.harvest_finished_job()   # app.py does it too, so other chapters see a finished model at once
-
-
 # --------------------------------------------------------------------------- 1 · data
 
 st.header("1 · The data")
@@ -99,7 +87,7 @@ with col_model:
         model_id = model_folder
         st.caption(f"Model folder: `{model_folder}`")
     else:
-        model_id = ui.model_picker(key="ch3_model", label="Pretrained model")
+        model_id = bert.model_picker(key="ch3_model", label="Pretrained model")
     freeze = st.selectbox("Freeze (keep as pretrained)", list(ft.FREEZE_CHOICES), key="ch3_freeze",
                           format_func=lambda choice: FREEZE_LABELS.get(choice, choice),
                           help="nothing: train every weight. embeddings: keep the token table as pretrained "
@@ -141,12 +129,12 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
     """Check everything a user can get wrong here, then queue the job and return."""
     problems = config.problems()
     if problems:
-        ui.friendly_error(problems[0])
+        friendly_error(problems[0])
         return
     try:
         ft.check_data(train, evaluation)
     except ft.FinetuneError as error:
-        ui.friendly_error(str(error))
+        friendly_error(str(error))
         return
     number = ss.get("ch3_run_count", 0) + 1
     name = f"Run {number} · batch {config.batch_size} · lr {config.learning_rate:g} · {config.epochs} ep"
@@ -157,10 +145,10 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
     try:
         new_job = jobs.submit(work, meta={"name": name, "short": f"Run {number}", "epochs": config.epochs})
     except jobs.QueueFull as full:
-        ui.friendly_error(str(full))
+        friendly_error(str(full))
         return
     ss["ch3_run_count"] = number
-    ui.stop_when_tab_closes("ch3_finetune", new_job)
+    live.stop_when_tab_closes("ch3_finetune", new_job)
     ss["ch3_job"] = new_job
     ss.pop("ch3_notice", None)
     st.rerun()
@@ -193,11 +181,11 @@ def draw_status(snap: jobs.JobSnapshot, job: jobs.Job) -> None:
         last = snap.last_step
         if last is None:
             st.progress(0.0, text="Loading the pretrained model, tokenizing, running the frozen layers "
-                                  f"once… ({views.duration(snap.running_seconds)})")
+                                  f"once… ({duration(snap.running_seconds)})")
         else:
             text = (f"Step {last.step} of {last.total_steps} · epoch {last.epoch} of {job_epochs(job)} · "
                     f"loss {last.loss:.3f} · {last.examples_per_second:.{0 if last.examples_per_second >= 10 else 1}f} sentences/s · "
-                    f"about {views.duration(last.eta)} left")
+                    f"about {duration(last.eta)} left")
             st.progress(min(1.0, last.step / last.total_steps), text=text)
         if snap.stop_requested:
             st.caption("Stopping after this step…")
@@ -221,14 +209,14 @@ def draw_charts(snap: jobs.JobSnapshot, name: str) -> None:
             compare = next(((run["short"], run["epochs"]) for run in others if run["name"] == choice), None)
         figures = ss.setdefault("_ch3_figures", {})
         if snap.epochs or compare:
-            views.show_cached(figures, "ch3_epoch_chart", (name, len(snap.epochs), compare and compare[0]),
-                              lambda: views.accuracy_by_epoch(snap.epochs, compare), height=420)
+            charts.show_cached(figures, "ch3_epoch_chart", (name, len(snap.epochs), compare and compare[0]),
+                               lambda: ch3_charts.accuracy_by_epoch(snap.epochs, compare), height=420)
         else:
             st.info("Training vs evaluation accuracy appears here after the first epoch.")
     with right:
         if snap.steps:
-            views.show_cached(ss.setdefault("_ch3_figures", {}), "ch3_step_chart", (name, len(snap.steps)),
-                              lambda: views.training_steps(snap.steps), height=420)
+            charts.show_cached(ss.setdefault("_ch3_figures", {}), "ch3_step_chart", (name, len(snap.steps)),
+                               lambda: ch3_charts.training_steps(snap.steps), height=420)
 
 
 def live_panel() -> None:
@@ -243,7 +231,7 @@ def live_panel() -> None:
         draw_status(snap, job)
         draw_charts(snap, job.meta["name"])
 
-    ui.while_running(job, draw)
+    live.while_running(job, draw)
 
 
 st.header("3 · Training")
@@ -256,4 +244,3 @@ live_panel()
 # --------------------------------------------------------------------------- 4 · results
 
 ch3_results.results_section(data)
-remember_widgets()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import ui  # noqa: F401  (every page imports it: see ui's router note)
+from ui import registry
 
 st.title("FizzBuzz to BERT")
 st.markdown(
@@ -14,27 +14,15 @@ st.markdown(
     "change a number, watch the consequence. Everything runs on this machine, offline, with fixed seeds."
 )
 
-STORY = [
-    ("pages/ch1_multiplication.py", "1 · A network from scratch",
-     "Input × weight. FizzBuzz as numbers, weighted sums, a weight per class, softmax, error — "
-     "then learning as search, and why fizzbuzz needs a hidden layer."),
-    ("pages/ch2_onehot.py", "2 · Words to vectors",
-     "Numbers were easy; words are not. One-hot vs embeddings, the tokenizer's ids, what BERT gives back, "
-     "and a map of sentences."),
-    ("pages/ch3_finetune.py", "3 · Fine-tune BERT",
-     "Put one dense layer on BERT's [CLS] summary and teach it why customers cancel orders — "
-     "train vs evaluation accuracy, as it happens."),
-    ("pages/ch4_lessons.py", "4 · Lessons",
-     "The talk's hard-won lessons, run as experiments: diverse data, label noise, batch size, "
-     "over- and underfitting, other models, weight diagnostics, hardware."),
-]
-
-for path, title, blurb in STORY:
+for chapter in registry.CHAPTERS:
+    pages = registry.pages_of(chapter)
+    if not chapter.blurb or not pages:
+        continue
     with st.container(border=True):
-        st.page_link(path, label=f"**{title}**", icon=":material/arrow_forward:")
-        st.write(blurb)
+        st.page_link(pages[0].path, label=f"**{chapter.title}**", icon=":material/arrow_forward:")
+        st.write(chapter.blurb)
 
 st.caption(
-    "Built with Streamlit, PyTorch and 🤗 Transformers. The default model is all-MiniLM-L6-v2, "
+    "Built with Streamlit, PyTorch and Hugging Face Transformers. The default model is all-MiniLM-L6-v2, "
     "a 6-layer BERT that ships with the app, so the demo needs no wifi."
 )

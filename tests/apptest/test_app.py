@@ -1,14 +1,17 @@
-"""The router and the home page: the story in order, and a cold start that stays light."""
+"""The router, the home page and every page of the registry: each renders, in order, linked."""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from apptest_pages import APP, open_page
 from streamlit.testing.v1 import AppTest
 
+from ui import registry
+
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
 
 
 def test_home_page_tells_the_story_and_links_every_chapter_in_order():
@@ -17,25 +20,29 @@ def test_home_page_tells_the_story_and_links_every_chapter_in_order():
     assert at.title[0].value == "FizzBuzz to BERT"
     assert "just multiplication" in " ".join(m.value for m in at.markdown)
     links = [(link.proto.page, link.proto.label.strip("*")) for link in at.get("page_link")]
-    assert links == [
-        ("ch1_multiplication", "1 · A network from scratch"),
-        ("ch2_onehot", "2 · Words to vectors"),
-        ("ch3_finetune", "3 · Fine-tune BERT"),
-        ("ch4_lessons", "4 · Lessons"),
-    ]
+    chapters = [chapter for chapter in registry.CHAPTERS if chapter.blurb]
+    assert links[:len(chapters)] == [(registry.pages_of(c)[0].name, c.title) for c in chapters]
+    assert links[len(chapters):] == [("ch1_multiplication", "Next: Multiplication")]  # the footer
 
 
-def test_every_page_listed_in_the_router_exists():
-    sys.path.insert(0, str(ROOT))
-    source = (ROOT / "app.py").read_text()
-    listed = [line.split('"')[1] for line in source.splitlines() if line.strip().startswith('("pages/')]
-    assert len(listed) == 11
-    for path in listed:
-        assert (ROOT / path).is_file(), path
-        assert "PLACEHOLDER" not in (ROOT / path).read_text(), f"{path} is still a placeholder"
+def test_pages_folder_holds_only_the_registry_pages():
+    on_disk = sorted(f"pages/{path.name}" for path in (ROOT / "pages").glob("*.py"))
+    assert on_disk == sorted(entry.path for entry in registry.PAGES)
+    assert len({entry.name for entry in registry.PAGES}) == len(registry.PAGES)  # unique URLs
 
 
-LIGHT_PAGES = ["pages/home.py", "pages/ch1_multiplication.py", "pages/ch1_confidence.py", "pages/ch1_learning.py"]
+@pytest.mark.parametrize("entry", registry.PAGES[1:], ids=lambda entry: entry.name)
+def test_every_page_renders_with_its_title_and_prev_next(entry):
+    at = open_page(entry.name, timeout=120)
+    assert at.title and at.title[0].value, f"{entry.path} has no title"
+    links = {link.proto.page: link.proto.label for link in at.get("page_link")}
+    previous, following = registry.before(entry), registry.after(entry)
+    assert links.get(registry.url_path(previous)) == f"Prev: {previous.title}"
+    if following is not None:
+        assert links.get(following.name) == f"Next: {following.title}"
+    position = f"page {registry.position(entry)} of {len(registry.PAGES)}"
+    assert position in [caption.value for caption in at.caption]
+
 
 PROBE = """
 import json, sys
@@ -48,10 +55,10 @@ print(json.dumps({"exception": bool(at.exception), "heavy": heavy}))
 """
 
 
-def test_light_pages_never_import_torch_transformers_or_sklearn():
+@pytest.mark.parametrize("entry", [e for e in registry.PAGES if e.light], ids=lambda entry: entry.name)
+def test_light_pages_never_import_torch_transformers_or_sklearn(entry):
     """Cold start: a light page renders in about a second only if these stay unimported."""
-    for page in LIGHT_PAGES:
-        out = subprocess.run([sys.executable, "-c", PROBE, APP, page], capture_output=True, text=True,
-                             cwd=ROOT, timeout=180)
-        report = json.loads(out.stdout.strip().splitlines()[-1])
-        assert report == {"exception": False, "heavy": []}, (page, report, out.stderr[-2000:])
+    out = subprocess.run([sys.executable, "-c", PROBE, APP, entry.path], capture_output=True, text=True,
+                         cwd=ROOT, timeout=180)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report == {"exception": False, "heavy": []}, (entry.path, report, out.stderr[-2000:])

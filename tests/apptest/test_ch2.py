@@ -3,12 +3,12 @@
 import json
 import re
 from pathlib import Path
-from types import SimpleNamespace
 
 import apptest_pages
 from streamlit.testing.v1 import AppTest
 
 from core import models
+from core.trained import TrainedModel
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -229,8 +229,8 @@ def test_map_puts_a_finetuned_model_beside_the_pretrained_one(tiny_bert_dir):
     from core import datasets
 
     labels = sorted(set(datasets.load_shipped("train").labels))
-    finetuned = SimpleNamespace(model=models.load_classifier(tiny_bert_dir, labels),
-                                tokenizer=models.load_tokenizer(tiny_bert_dir), labels=labels, run_name="tiny test")
+    finetuned = TrainedModel.loaded(models.load_classifier(tiny_bert_dir, labels),
+                                    models.load_tokenizer(tiny_bert_dir), labels, name="tiny test")
     at = AppTest.from_file(APP, default_timeout=240)
     at.session_state["finetuned"] = finetuned
     at.run()

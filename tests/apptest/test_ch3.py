@@ -22,6 +22,7 @@ PAGE = "pages/ch3_finetune.py"
 
 
 def open_page(model_dir=None, **state) -> AppTest:
+    """Like apptest_pages.open_page, with session state set before the first run."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     if model_dir:
         at.session_state["ch3_model_folder"] = model_dir
@@ -183,7 +184,7 @@ def test_stop_takes_effect_within_one_step_and_keeps_the_model(tiny_bert_dir, ga
     assert len(snap.steps) == 1
     assert snap.result.cancelled
     assert any("Stopped after 1 of" in text for text in texts(at, "info"))
-    assert at.session_state["finetuned"] is snap.result  # what it learned is kept
+    assert at.session_state["finetuned"].result is snap.result  # what it learned is kept
     assert "Confusion matrix (evaluation sentences)" in chart_titles(at)
 
 
@@ -247,7 +248,7 @@ def test_download_zip_loads_back_and_bad_zips_get_a_message(tiny_bert_dir):
     assert not at.exception, at.exception
     assert any("Loaded finetuned-bert.zip" in text for text in texts(at, "success"))
     loaded = at.session_state["finetuned"]
-    assert loaded is not result and loaded.labels == result.labels
+    assert loaded.result is None and list(loaded.labels) == list(result.labels)
     same = ft.predict_proba(loaded.model, loaded.tokenizer, ["my card was declined"], loaded.labels)[0]
     before = ft.predict_proba(result.model, result.tokenizer, ["my card was declined"], result.labels)[0]
     assert same == pytest.approx(before, abs=1e-5)  # the same weights came back

@@ -1,26 +1,15 @@
-"""Chapter 4's page in AppTest: the shipped precomputed results appear at once
+"""Chapter 4's lesson pages in AppTest: the shipped precomputed results appear at once
 with the numbers in the file; one small experiment runs live on the tiny BERT and
 replaces them; stopping midway, a results file from another version and a model
 that isn't here all end in a clear message with nothing lost."""
 
 import json
-from pathlib import Path
 
 import pytest
+from apptest_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from core import lessons
-
-ROOT = Path(__file__).resolve().parents[2]
-PAGE = "pages/ch4_lessons.py"
-
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception[0].value if at.exception else ""
-    return at
 
 
 def chart(at: AppTest, title_start: str) -> dict:
@@ -37,18 +26,18 @@ def captions(at: AppTest) -> str:
 
 def test_precomputed_results_are_shown_with_their_provenance():
     shipped = lessons.load_precomputed()
-    at = open_page()
-    assert [t.label for t in at.tabs][:2] == ["1 · Diverse data", "2 · Noise"]
+    at = open_page("ch4_noise", timeout=120)
+    assert at.title[0].value == lessons.EXPERIMENTS["label_noise"].title
     assert f"computed **{shipped.created[:10]}" in captions(at)
     noise = chart(at, "Accuracy as more training labels are wrong")
     expected = [100 * p["eval_accuracy"] for p in shipped.results["label_noise"]["data"]["points"]]
     assert noise["data"][0]["y"] == pytest.approx(expected)
-    diverse = chart(at, "Same unseen sentences, three training sets")
+    diverse = chart(open_page("ch4_diverse", timeout=120), "Same unseen sentences, three training sets")
     assert diverse["data"][1]["text"] == [f"{100 * a['eval_accuracy']:.0f}%"
                                          for a in shipped.results["diverse_data"]["data"]["arms"]]
-    models = chart(at, "Accuracy on unseen sentences: measured here")
+    models = chart(open_page("ch4_models", timeout=120), "Accuracy on unseen sentences: measured here")
     assert "BERT (from the talk)" in models["data"][0]["y"]
-    alpha = chart(at, "alpha of every weight matrix")
+    alpha = chart(open_page("ch4_weights", timeout=120), "alpha of every weight matrix")
     assert len(alpha["data"][0]["x"]) == len(shipped.results["weights"]["data"]["layers"])
 
 
@@ -60,11 +49,11 @@ def run_live(at: AppTest, key: str) -> None:
 
 
 def test_one_experiment_runs_live_on_the_tiny_model(tiny_bert_dir):
-    at = open_page()
+    at = open_page("ch4_noise", timeout=120)
     at.text_input(key="ch4_model").set_value(tiny_bert_dir).run()
     at.slider(key="ch4_label_noise_per_label").set_value(2)
     at.slider(key="ch4_label_noise_epochs").set_value(1)
-    at.multiselect(key="ch4_label_noise_levels").set_value([0, 50]).run()
+    at.multiselect(key="ch4_label_noise_noise_levels").set_value([0, 50]).run()
     run_live(at, "label_noise")
     assert not at.exception
     noise = chart(at, "Accuracy as more training labels are wrong")
@@ -73,12 +62,13 @@ def test_one_experiment_runs_live_on_the_tiny_model(tiny_bert_dir):
     assert noise["data"][0]["y"] == pytest.approx([100 * p["eval_accuracy"] for p in live["data"]["points"]])
     assert "Measured live in this session" in captions(at)
     assert tiny_bert_dir in captions(at)
-    # The other tabs still show the precomputed numbers.
+    # The other lessons still show the precomputed numbers.
+    at.switch_page("pages/ch4_batch.py").run()
     assert "**Precomputed**" in captions(at)
 
 
 def test_stopping_midway_keeps_the_finished_runs_and_says_so(tiny_bert_dir):
-    at = open_page()
+    at = open_page("ch4_batch", timeout=120)
     at.text_input(key="ch4_model").set_value(tiny_bert_dir).run()
     at.slider(key="ch4_batch_size_per_label").set_value(2)
     at.slider(key="ch4_batch_size_epochs").set_value(12).run()
@@ -105,7 +95,7 @@ def test_stopping_midway_keeps_the_finished_runs_and_says_so(tiny_bert_dir):
 
 
 def test_a_results_file_from_another_version_is_refused_and_nothing_is_lost():
-    at = open_page()
+    at = open_page("ch4_noise", timeout=120)
     before = chart(at, "Accuracy as more training labels are wrong")["data"][0]["y"]
     document = json.loads(lessons.PRECOMPUTED.read_text())
     document["version"] = 99
@@ -121,7 +111,7 @@ def test_a_results_file_from_another_version_is_refused_and_nothing_is_lost():
 
 
 def test_a_model_that_is_not_here_disables_live_runs_with_a_message():
-    at = open_page()
+    at = open_page("ch4_noise", timeout=120)
     at.text_input(key="ch4_model").set_value("roberta-base").run()
     assert "'roberta-base' is not on this machine" in " ".join(e.value for e in at.error)
     assert at.button(key="ch4_run_label_noise").disabled

@@ -91,7 +91,7 @@ def test_a_fine_tune_that_ends_while_on_chapter_2_appears_there(page):
     quick_demo(page)
     page.get_by_role("button", name="Start fine-tuning").click()
     wait_idle(page)
-    page.get_by_role("link", name="Embedding map").click()      # the sidebar: same session
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Embedding map").click()  # same session
     page.locator("h1", has_text="Embedding map").wait_for(timeout=60_000)
     wait_idle(page)
     deadline = time.time() + 180

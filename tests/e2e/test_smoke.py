@@ -3,9 +3,9 @@
 import pytest
 from browser import assert_no_exception, open_page, screenshot
 
-PAGES = ["", "ch1_multiplication", "ch1_confidence", "ch1_learning", "ch1_framework",
-         "ch2_onehot", "ch2_tokenizer", "ch2_bert_output", "ch2_embedding_map",
-         "ch3_finetune", "ch4_lessons"]
+from ui import registry
+
+PAGES = [registry.url_path(entry) for entry in registry.PAGES]
 
 
 @pytest.mark.browser
@@ -15,6 +15,17 @@ def test_page_opens_without_exception(page, url_path):
     assert_no_exception(page)
     assert page.locator("h1").count() >= 1
     screenshot(page, f"smoke-{url_path or 'home'}")
+
+
+@pytest.mark.browser
+def test_next_walks_the_whole_story_from_home_to_the_last_page(page):
+    """One linear path: from the home page, Next alone reaches every page in registry order."""
+    open_page(page, "")
+    for entry in registry.PAGES[1:]:
+        page.get_by_role("link", name=f"Next: {entry.title}").click()
+        page.wait_for_url(f"**/{entry.name}")
+        page.get_by_text(f"page {registry.position(entry)} of {len(registry.PAGES)}").wait_for()
+    assert_no_exception(page)
 
 
 @pytest.mark.browser

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core import datasets
-from pages import ch3_views as views, ui
+from ui import ch3_charts, charts
+from ui.messages import friendly_error
 
 ss = st.session_state
 SHIPPED = "Why customers cancel (shipped with the app)"
@@ -55,7 +56,7 @@ def choose_data() -> ChosenData | None:
     chosen.labels = list(chosen.train.label_names)
     counts_col, text_col = st.columns([2, 1])
     with counts_col:
-        views.show(views.class_counts(chosen.train.class_counts(), chosen.eval.class_counts()),
+        charts.show(ch3_charts.class_counts(chosen.train.class_counts(), chosen.eval.class_counts()),
                  key="ch3_counts", height=340)
     with text_col:
         st.metric("Training sentences", len(chosen.train))
@@ -88,7 +89,7 @@ def uploaded_data() -> ChosenData | None:
         try:
             train, evaluation = datasets.stratified_split(train, share / 100, seed=0)
         except datasets.DatasetError as error:
-            ui.friendly_error(str(error))
+            friendly_error(str(error))
             return None
         return ChosenData(train, evaluation, [], f"{share}% of every label held out (stratified split, seed 0).")
     if eval_report is None:
@@ -96,7 +97,7 @@ def uploaded_data() -> ChosenData | None:
     try:
         train, evaluation = datasets.align_labels(train, eval_report.data)
     except datasets.DatasetError as error:
-        ui.friendly_error(str(error))
+        friendly_error(str(error))
         return None
     leaked = datasets.shared_texts(train, evaluation)
     if leaked:
@@ -132,7 +133,7 @@ def upload_and_inspect(kind: str, label: str, **limits) -> datasets.CsvReport | 
     try:
         report = datasets.inspect_csv(source, text_column=text_col, label_column=label_col, **limits)
     except datasets.DatasetError as error:
-        ui.friendly_error(str(error))
+        friendly_error(str(error))
         report = None
     if report is None or report.has_header:
         column_pickers(kind, header_cells(stored["raw"]))

@@ -7,26 +7,16 @@ reruns, failed runs and trips to other pages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import streamlit as st
 
 from core import finetune as ft
-from pages import ch3_views as views, ui
+from core.trained import TrainedModel
+from ui import ch3_charts, charts
+from ui.formats import duration, millions, percent
+from ui.messages import friendly_error
 
 ss = st.session_state
 TRY_DEFAULT = "Honestly it just costs way more than I want to pay"
-
-
-@dataclass
-class LoadedModel:
-    """A model loaded back from a zip: the same .model/.tokenizer/.labels as a run's result."""
-
-    model: Any
-    tokenizer: Any
-    labels: list[str]
-    name: str
 
 
 def results_section(data=None) -> None:
@@ -41,10 +31,6 @@ def results_section(data=None) -> None:
             mistakes_and_scores(result.labels, result.eval_predictions)
     save_and_load(result, data)
     try_it()
-
-
-def millions(n: int) -> str:
-    return f"{n / 1e6:.1f}M" if n >= 100_000 else f"{n:,}"
 
 
 def what_learned_sentence(result) -> str:
@@ -71,11 +57,11 @@ def what_learned_sentence(result) -> str:
 def scoreboard(result) -> None:
     st.subheader(getattr(result, "run_name", "Latest run"))
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Training accuracy", views.percent(result.train_accuracy),
+    c1.metric("Training accuracy", percent(result.train_accuracy),
               help="Measured on the batches while they were being learned.")
-    c2.metric("Evaluation accuracy", views.percent(result.eval_accuracy),
+    c2.metric("Evaluation accuracy", percent(result.eval_accuracy),
               help="On a different set of sentences the model never trained on.")
-    c3.metric("Time (incl. model load)", views.duration(result.seconds))
+    c3.metric("Time (incl. model load)", duration(result.seconds))
     c4.metric("Sentences per second", f"{result.examples_per_second:.{0 if result.examples_per_second >= 10 else 1}f}",
               help="Training throughput, not counting the model load and the evaluations.")
     what_learned = what_learned_sentence(result)
@@ -85,15 +71,15 @@ def scoreboard(result) -> None:
         gap = 100 * (result.train_accuracy - result.eval_accuracy)
         if gap > 0:
             st.markdown(
-                f"The model scores **{views.percent(result.train_accuracy)}** on what it studied but "
-                f"**{views.percent(result.eval_accuracy)}** on sentences it has never seen — a gap of "
+                f"The model scores **{percent(result.train_accuracy)}** on what it studied but "
+                f"**{percent(result.eval_accuracy)}** on sentences it has never seen — a gap of "
                 f"**{gap:.1f} points**. The talk saw the same thing (98% vs 90%): the evaluation number, "
                 "from a different file, is the one that tells you how it will do on real customers."
             )
         else:
             st.markdown(
-                f"Evaluation accuracy (**{views.percent(result.eval_accuracy)}**) is not below training accuracy "
-                f"(**{views.percent(result.train_accuracy)}**, averaged over the epoch while the weights were "
+                f"Evaluation accuracy (**{percent(result.eval_accuracy)}**) is not below training accuracy "
+                f"(**{percent(result.train_accuracy)}**, averaged over the epoch while the weights were "
                 "still changing). With more epochs the model usually fits its training sentences better than "
                 "new ones; the evaluation number is the one that counts."
             )
@@ -121,7 +107,7 @@ def mistakes_and_scores(labels, predictions) -> None:
     matrix_tab, scores_tab, mistakes_tab = st.tabs(
         ["Confusion matrix", "Precision / recall / F1", f"Mistakes ({len(mistakes)})"])
     with matrix_tab:
-        views.show(views.confusion_matrix(list(labels), matrix), key="ch3_confusion", height=520)
+        charts.show(ch3_charts.confusion_matrix(list(labels), matrix), key="ch3_confusion", height=520)
         st.caption("Each row is what the sentence really was, each column what the model said: "
                    "the diagonal is right, everything else is a mix-up worth reading.")
     with scores_tab:
@@ -153,8 +139,8 @@ def try_it() -> None:
         return
     probs = ft.predict_proba(model.model, model.tokenizer, [text], model.labels)[0]
     best = max(probs, key=probs.get)
-    st.markdown(f"The model says **{best}** ({views.percent(probs[best])}).")
-    views.show(views.probabilities(probs), key="ch3_try_chart", height=max(300, 45 * len(probs)))
+    st.markdown(f"The model says **{best}** ({percent(probs[best])}).")
+    charts.show(ch3_charts.probabilities(probs), key="ch3_try_chart", height=max(300, 45 * len(probs)))
 
 
 def save_and_load(result, data) -> None:
@@ -184,7 +170,7 @@ def save_and_load(result, data) -> None:
             ss["ch3_zip_id"] = upload.file_id
             try:
                 with st.spinner("Checking and loading the model…"):
-                    loaded = LoadedModel(*model_io.load_model_zip(upload.getvalue()), name=upload.name)
+                    loaded = TrainedModel.loaded(*model_io.load_model_zip(upload.getvalue()), name=upload.name)
             except model_io.ModelZipError as error:
                 ss["ch3_zip_error"] = str(error)
             else:
@@ -192,7 +178,7 @@ def save_and_load(result, data) -> None:
                 ss["ch3_loaded"] = loaded
                 ss["finetuned"] = loaded
         if ss.get("ch3_zip_error"):
-            ui.friendly_error(f"That zip can't be used: {ss['ch3_zip_error']} Your current model is unchanged.")
+            friendly_error(f"That zip can't be used: {ss['ch3_zip_error']} Your current model is unchanged.")
         loaded = ss.get("ch3_loaded")
         if loaded is not None:
             st.success(f"Loaded {loaded.name}: a model with {len(loaded.labels)} labels: {', '.join(loaded.labels)}. "
@@ -201,6 +187,6 @@ def save_and_load(result, data) -> None:
                 try:
                     loss, accuracy, _ = ft.evaluate(loaded.model, loaded.tokenizer, data.eval, loaded.labels)
                 except ft.FinetuneError as error:
-                    ui.friendly_error(str(error))
+                    friendly_error(str(error))
                 else:
-                    st.metric("Evaluation accuracy of the loaded model", views.percent(accuracy))
+                    st.metric("Evaluation accuracy of the loaded model", percent(accuracy))

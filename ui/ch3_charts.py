@@ -1,82 +1,15 @@
-"""Chapter 3's charts: plain functions from reports to plotly figures, and `show`.
+"""Chapter 3's charts: plain functions from reports to plotly figures.
 
 The figure functions don't touch streamlit, so each chart can be built (and
-tested) on its own; `show` puts one on the page in the app's projector style.
-Colours follow pages/ui.py: training blue, evaluation red, on every chart.
+tested) on its own; ui.charts.show puts one on the page in the app's style.
+Colours follow ui/charts.py: training blue, evaluation red, on every chart.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-TRAIN_COLOR = "#1f77b4"
-EVAL_COLOR = "#d62728"
-GAP_FILL = "rgba(214, 39, 40, 0.12)"
-MAX_POINTS = 400  # per curve: keeps a redraw every half second cheap
-
-
-def styled(fig, height: int = 400):
-    """ui.style's large fonts, with the title on top and the legend on its own line
-    below it (at 1280x720 a title and a top legend otherwise overlap). A long
-    legend (two runs compared) goes under the plot instead."""
-    from pages import ui
-
-    fig = ui.style(fig, height=height)
-    title = dict(y=0.97, yanchor="top", x=0, xanchor="left", font=dict(size=20))
-    if len(fig.data) > 3:
-        fig.update_layout(margin=dict(l=10, r=10, t=60, b=10), title=title,
-                          legend=dict(orientation="h", yanchor="top", y=-0.22, x=0))
-        fig.update_layout(height=height + 90)
-    else:
-        fig.update_layout(margin=dict(l=10, r=10, t=100, b=10), title=title,
-                          legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0))
-    return fig
-
-
-def show(fig, key: str, height: int = 400) -> None:
-    import streamlit as st
-
-    from pages import ui
-
-    st.plotly_chart(styled(fig, height), key=key, config=ui.CHART_CONFIG)
-
-
-def show_cached(cache: dict, key: str, version, build, height: int = 400) -> None:
-    """Like show, but rebuild the figure only when `version` changes: the live
-    charts redraw every second, and building a plotly figure costs tens of
-    milliseconds of CPU that the training thread would rather have."""
-    import streamlit as st
-
-    from pages import ui
-
-    if key not in cache or cache[key][0] != version:
-        cache[key] = (version, styled(build(), height))
-    st.plotly_chart(cache[key][1], key=key, config=ui.CHART_CONFIG)
-
-
-def percent(value) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
-
-
-def duration(seconds) -> str:
-    """'42 s', '3 min 05 s': ETAs and run times for humans."""
-    if seconds is None:
-        return "–"
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    return f"{seconds // 60} min {seconds % 60:02d} s"
-
-
-def downsample(values: list, limit: int = MAX_POINTS) -> list:
-    """Every k-th item (and always the last) so a long curve stays under `limit` points."""
-    if len(values) <= limit:
-        return list(values)
-    stride = -(-len(values) // limit)
-    picked = values[::stride]
-    if picked[-1] is not values[-1]:
-        picked.append(values[-1])
-    return picked
+from ui.charts import EVAL_COLOR, GAP_FILL, TRAIN_COLOR, downsample
 
 
 def accuracy_by_epoch(epochs: list, compare: tuple[str, list] | None = None, title: str | None = None):

@@ -1,55 +1,23 @@
-"""View helpers shared by the chapter-1 pages (not a page: app.py doesn't list it).
-
-Formatting of arithmetic, and the plotly figures that more than one page draws.
-No computation lives here beyond formatting: the numbers come from core/.
+"""View helpers the chapter-1 pages share: arithmetic written out, and the figures
+more than one page draws. No computation lives here beyond formatting: the numbers
+come from core/.
 """
 
 from __future__ import annotations
-
-import math
 
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from core import fizzbuzz, scratch
-from pages import ui
-
-CLASS_COLORS = ui.CLASS_COLORS
-
-
-def keep_widgets(defaults: dict, store: str) -> None:
-    """Streamlit forgets a widget's value when you leave its page. Call before the widgets:
-    restores them from our own copy (widgets then take their value from session state, so
-    they are created without value=). Pair with save_widgets after the widgets."""
-    saved = st.session_state.setdefault(store, dict(defaults))
-    for key, value in {**defaults, **saved}.items():
-        if key not in st.session_state:
-            st.session_state[key] = value
+from ui import charts
+from ui.formats import num
 
 
-def save_widgets(defaults: dict, store: str) -> None:
-    st.session_state[store] = {key: st.session_state[key] for key in defaults if key in st.session_state}
-
-
-def num(x: float, digits: int = 3) -> str:
-    """Short, readable numbers for arithmetic on slides: 0.6 not 0.6000000000000001,
-    22,026 not 2.2e+04, and a real minus sign."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "NaN"
-    if isinstance(x, float) and math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    if x == 0:
-        x = 0.0  # no "−0"
-    if 1e3 <= abs(x) < 1e7:  # whole thousands read better than 1e+03 on a slide: 1,000 and 22,026
-        text = f"{x:,.0f}"
-    else:
-        text = f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
-    return text.replace("-", "−")
-
-
-def vector(values, digits: int = 3) -> str:
-    return "[" + ", ".join(num(float(v), digits) for v in values) + "]"
+def section(title: str, widths=(2, 3)):
+    """A numbered step of the page: its heading, then the knobs' column and the result's."""
+    st.subheader(title)
+    return st.columns(list(widths))
 
 
 def weighted_sum_text(inputs, weights, digits: int = 3) -> str:
@@ -65,26 +33,18 @@ def dot_text(inputs, weights, bias=None, digits: int = 3) -> str:
     return text if bias is None else f"{text} + {num(float(bias), digits)}"
 
 
-chart = ui.chart  # ui.style now makes every chart's text readable
-
-
-def chart_title(text: str) -> None:
-    """Chart titles as page text: a plotly title collides with a legend on top at 1280×720."""
-    st.markdown(f"**{text}**")
-
-
 def class_bars(names, values, title: str, key: str, height: int = 340, yrange=None, text_digits: int = 3):
     """One bar per class, in the class colours, value printed on each bar."""
     fig = go.Figure(go.Bar(
         x=list(names), y=list(values),
-        marker_color=[CLASS_COLORS.get(n, "#444") for n in names],
+        marker_color=[charts.CLASS_COLORS.get(n, "#444") for n in names],
         text=[num(float(v), text_digits) for v in values], textposition="outside",
         cliponaxis=False,
     ))
     fig.update_layout(title=title, showlegend=False)
     if yrange:
         fig.update_yaxes(range=yrange)
-    chart(fig, key=key, height=height)
+    charts.show(fig, key=key, height=height)
 
 
 def history_chart(history, key: str, title_suffix: str = "", height: int = 360, show_test: bool = True):
@@ -92,9 +52,9 @@ def history_chart(history, key: str, title_suffix: str = "", height: int = 360, 
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1)
     if history:
         epochs = [c.epoch for c in history]
-        series = [("train", ui.TRAIN_COLOR, "solid", "train_error", "train_accuracy")]
+        series = [("train", charts.TRAIN_COLOR, "solid", "train_error", "train_accuracy")]
         if show_test:
-            series.append(("test 1..100", ui.EVAL_COLOR, "dash", "test_error", "test_accuracy"))
+            series.append(("test 1..100", charts.EVAL_COLOR, "dash", "test_error", "test_accuracy"))
         for name, color, dash, err_attr, acc_attr in series:
             fig.add_trace(go.Scatter(x=epochs, y=[getattr(c, err_attr) for c in history], name=name,
                                      legendgroup=name, line=dict(color=color, dash=dash, width=3)), 1, 1)
@@ -105,8 +65,8 @@ def history_chart(history, key: str, title_suffix: str = "", height: int = 360, 
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="accuracy", row=1, col=2)
     fig.update_yaxes(rangemode="tozero", title_text="error", row=1, col=1)
     if title_suffix:
-        chart_title(title_suffix)
-    chart(fig, key=key, height=height)
+        charts.title(title_suffix)
+    charts.show(fig, key=key, height=height)
 
 
 def number_grid(numbers, predicted, expected, key: str, height: int = 470):
@@ -121,7 +81,7 @@ def number_grid(numbers, predicted, expected, key: str, height: int = 470):
         fig.add_trace(go.Scatter(
             x=[cols[i] for i in chosen], y=[rows[i] for i in chosen], mode="markers+text", name=name,
             text=[str(numbers[i]) for i in chosen], textfont=dict(color="white", size=14),
-            marker=dict(symbol="square", size=36, color=CLASS_COLORS[name]),
+            marker=dict(symbol="square", size=36, color=charts.CLASS_COLORS[name]),
             hovertemplate="%{text}: " + name + "<extra></extra>",
         ))
     wrong = [i for i, (p, e) in enumerate(zip(predicted, expected)) if p != e]
@@ -132,8 +92,8 @@ def number_grid(numbers, predicted, expected, key: str, height: int = 470):
     fig.update_xaxes(visible=False, range=[-0.6, 9.6])
     fig.update_yaxes(visible=False, range=[9.6, -0.6])
     fig.update_layout(plot_bgcolor="white")
-    chart_title(f"The network's answer for 1..100 — {len(numbers) - len(wrong)}/{len(numbers)} right")
-    chart(fig, key=key, height=height)
+    charts.title(f"The network's answer for 1..100 — {len(numbers) - len(wrong)}/{len(numbers)} right")
+    charts.show(fig, key=key, height=height)
 
 
 def code_block(function) -> None:

@@ -3,7 +3,7 @@
 sentences that say what to conclude from *these* numbers.
 
 No streamlit here, so each chart can be built (and tested) on its own. Colours
-follow pages/ui.py: training blue, evaluation red; anything quoted from the
+follow ui/charts.py: training blue, evaluation red; anything quoted from the
 talk is grey and hatched, never mistaken for a measurement.
 """
 
@@ -14,29 +14,10 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-TRAIN_COLOR = "#1f77b4"
-EVAL_COLOR = "#d62728"
-TALK_COLOR = "#9e9e9e"
-PRETRAINED_COLOR = "#7f7f7f"
-FINETUNED_COLOR = "#C2185B"
-BAND_FILL = "rgba(44, 160, 44, 0.13)"
-TALK_BAND_FILL = "rgba(44, 160, 44, 0.25)"
+from ui.charts import (BAND_FILL, EVAL_COLOR, FINETUNED_COLOR, PRETRAINED_COLOR, TALK_BAND_FILL, TALK_COLOR,
+                       TRAIN_COLOR)
+from ui.formats import duration, percent, points
 
-
-def pct(value, digits: int = 0) -> str:
-    return "–" if value is None else f"{100 * value:.{digits}f}%"
-
-
-def points(value) -> str:
-    """Accuracy difference in percentage points: 0.05 -> '+5 pts'."""
-    return f"{100 * value:+.0f} pts"
-
-
-def duration(seconds) -> str:
-    if seconds is None:
-        return "–"
-    seconds = max(0, round(seconds))
-    return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60:02d} s"
 
 
 def _percent_axis(title: str = "accuracy (%)", top: float = 105):
@@ -60,11 +41,11 @@ def diverse_bars(data: dict):
              f"</sub>" for a in arms]
     fig = go.Figure()
     fig.add_bar(x=names, y=[100 * (a["train_accuracy"] or 0) for a in arms], name="training sentences",
-                marker_color=TRAIN_COLOR, opacity=0.45, text=[pct(a["train_accuracy"]) for a in arms],
+                marker_color=TRAIN_COLOR, opacity=0.45, text=[percent(a["train_accuracy"], 0) for a in arms],
                 textposition="outside")
     fig.add_bar(x=names, y=[100 * (a["eval_accuracy"] or 0) for a in arms],
                 name=f"{data.get('eval_rows', '')} unseen sentences".strip(), marker_color=EVAL_COLOR,
-                text=[pct(a["eval_accuracy"]) for a in arms], textposition="outside")
+                text=[percent(a["eval_accuracy"], 0) for a in arms], textposition="outside")
     fig.update_layout(barmode="group", title="Same unseen sentences, three training sets",
                       yaxis=_percent_axis(top=115))
     _chance_line(fig)
@@ -113,7 +94,7 @@ def noise_curve(data: dict):
     fig = go.Figure()
     fig.add_scatter(x=xs, y=[100 * p["eval_accuracy"] for p in pts], name="unseen sentences (true labels)",
                     mode="lines+markers+text", line=dict(color=EVAL_COLOR, width=4), marker=dict(size=12),
-                    text=[pct(p["eval_accuracy"]) for p in pts], textposition="top center")
+                    text=[percent(p["eval_accuracy"], 0) for p in pts], textposition="top center")
     fig.add_scatter(x=xs, y=[100 * p["train_accuracy"] for p in pts], name="training sentences (labels as given)",
                     mode="lines+markers", line=dict(color=TRAIN_COLOR, width=3, dash="dash"), marker=dict(size=9))
     fig.update_layout(title="Accuracy as more training labels are wrong",
@@ -127,9 +108,9 @@ def noise_conclusion(data: dict) -> str:
     if len(pts) < 2:
         return "Run at least two noise levels to see a trend."
     first, last = pts[0], pts[-1]
-    return (f"With {pct(first['noise'])} of labels wrong the model scores **{pct(first['eval_accuracy'])}** on unseen "
-            f"sentences; with {pct(last['noise'])} wrong ({last['flipped']} of {last['rows']} sentences) it scores "
-            f"**{pct(last['eval_accuracy'])}**. The model learns whatever the labels say — garbage in, garbage out. "
+    return (f"With {percent(first['noise'], 0)} of labels wrong the model scores **{percent(first['eval_accuracy'], 0)}** on unseen "
+            f"sentences; with {percent(last['noise'], 0)} wrong ({last['flipped']} of {last['rows']} sentences) it scores "
+            f"**{percent(last['eval_accuracy'], 0)}**. The model learns whatever the labels say — garbage in, garbage out. "
             "Look at your data before you train on it.")
 
 
@@ -141,10 +122,10 @@ def batch_accuracy(data: dict):
     names = [str(p["batch_size"]) for p in pts]
     fig = go.Figure()
     fig.add_bar(x=names, y=[100 * p["train_accuracy"] for p in pts], name="training sentences",
-                marker_color=TRAIN_COLOR, opacity=0.45, text=[pct(p["train_accuracy"]) for p in pts],
+                marker_color=TRAIN_COLOR, opacity=0.45, text=[percent(p["train_accuracy"], 0) for p in pts],
                 textposition="outside")
     fig.add_bar(x=names, y=[100 * p["eval_accuracy"] for p in pts], name="unseen sentences",
-                marker_color=EVAL_COLOR, text=[pct(p["eval_accuracy"]) for p in pts], textposition="outside")
+                marker_color=EVAL_COLOR, text=[percent(p["eval_accuracy"], 0) for p in pts], textposition="outside")
     fig.update_layout(barmode="group", title="Accuracy by batch size",
                       xaxis=dict(title="batch size", type="category"), yaxis=_percent_axis(top=115))
     return fig
@@ -172,7 +153,7 @@ def batch_conclusion(data: dict) -> str:
     speedup = small["seconds_per_epoch"] / large["seconds_per_epoch"] if large["seconds_per_epoch"] else 1.0
     return (f"Batch {small['batch_size']} made **{small['updates_per_epoch']}** weight updates per epoch, batch "
             f"{large['batch_size']} only **{large['updates_per_epoch']}**; unseen-sentence accuracy "
-            f"{pct(small['eval_accuracy'])} vs {pct(large['eval_accuracy'])} (best: batch {best['batch_size']}). "
+            f"{percent(small['eval_accuracy'], 0)} vs {percent(large['eval_accuracy'], 0)} (best: batch {best['batch_size']}). "
             "With the same epochs and learning rate, smaller batches take more, noisier steps — part of why they "
             "often generalise better (the 'generalization gap' the talk quoted). The price is time: an epoch at "
             f"batch {large['batch_size']} took {large['seconds_per_epoch']:.1f} s, at batch {small['batch_size']} "
@@ -222,21 +203,21 @@ def fitting_conclusion(data: dict) -> str:
         train, unseen = tiny["final_train_accuracy"], tiny["history"][-1]["eval_accuracy"]
         verdict = ("it memorised them instead of learning what makes a reason a reason" if train - unseen >= 0.2
                    else "a smaller gap than usual: try fewer sentences or more epochs")
-        parts.append(f"**Overfitting:** trained on {tiny['rows']} sentences, the model gets **{pct(train)}** of them "
-                     f"right but only **{pct(unseen)}** of unseen ones — {verdict}.")
+        parts.append(f"**Overfitting:** trained on {tiny['rows']} sentences, the model gets **{percent(train, 0)}** of them "
+                     f"right but only **{percent(unseen, 0)}** of unseen ones — {verdict}.")
     under = by_name.get("Underfits")
     if under:
         train = under["final_train_accuracy"]
         verdict = ("the model can't even fit what it is shown" if train < 0.8
                    else "here it fits them fairly well anyway: try fewer epochs to see underfitting")
         parts.append(f"**Underfitting:** with the encoder frozen and {len(under['history'])} epochs, the training "
-                     f"sentences reach **{pct(train)}** — {verdict}.")
+                     f"sentences reach **{percent(train, 0)}** — {verdict}.")
     normal = by_name.get("Normal")
     if normal and normal.get("best_epoch"):
         best = normal["best_epoch"]
         acc = next(h["eval_accuracy"] for h in normal["history"] if h["epoch"] == best)
         stop = normal.get("early_stop_epoch")
-        parts.append(f"**In between:** the normal run is best on unseen sentences at epoch **{best}** ({pct(acc)}). "
+        parts.append(f"**In between:** the normal run is best on unseen sentences at epoch **{best}** ({percent(acc, 0)}). "
                      + (f"Early stopping with patience 2 would stop after epoch {stop} and keep epoch {best}'s weights."
                         if stop else "Accuracy never dropped twice in a row, so early stopping (patience 2) "
                                      "would let it run to the end."))
@@ -269,8 +250,8 @@ def models_conclusion(data: dict) -> str:
         return ""
     best = max(measured, key=lambda m: m["eval_accuracy"])
     worst = min(measured, key=lambda m: m["eval_accuracy"])
-    text = (f"Measured here: **{best['name']}** reached **{pct(best['eval_accuracy'])}**, "
-            f"**{worst['name']}** **{pct(worst['eval_accuracy'])}** — same data, same epochs, one setting changed. "
+    text = (f"Measured here: **{best['name']}** reached **{percent(best['eval_accuracy'], 0)}**, "
+            f"**{worst['name']}** **{percent(worst['eval_accuracy'], 0)}** — same data, same epochs, one setting changed. "
             "The talk's numbers (grey) come from its own data and hours of tuning: a reference, not a "
             "comparison with these bars.")
     if data.get("not_cached"):

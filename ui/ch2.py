@@ -1,4 +1,4 @@
-"""View helpers shared by the chapter-2 pages (not a page: app.py doesn't list it).
+"""View helpers the chapter-2 pages share.
 
 Text boxes that survive navigation and refuse empty input without losing the
 last good text, the model picker with a safe fallback, cached calls into
@@ -15,26 +15,20 @@ import streamlit as st
 
 from core import embeddings as emb
 from core import models
-from pages import ui
+from ui import bert, settings
+from ui.formats import short
+from ui.messages import friendly_error
 
 ss = st.session_state
 
 TALK_SENTENCE = "The price is outrageous"
 
 
-def keep_widgets(*keys: str) -> None:
-    """Widget values vanish when the visitor goes to another page and comes back;
-    writing them back into session_state at the top of every run keeps them."""
-    for key in keys:
-        if key in ss:
-            ss[key] = ss[key]
-
-
 def text_input(label: str, key: str, default: str = TALK_SENTENCE, area: bool = False,
                empty: str = "The text is empty, so there is nothing to read.", **kwargs) -> str:
     """A text box that refuses an empty text with a message and keeps showing the
     last good one, so the page never goes blank. Returns the text to use."""
-    ss.setdefault(key, default)
+    settings.keep({key: default})
     widget = st.text_area if area else st.text_input
     text = widget(label, key=key, **kwargs)
     good_key = f"{key}__last_good"
@@ -42,25 +36,21 @@ def text_input(label: str, key: str, default: str = TALK_SENTENCE, area: bool = 
         ss[good_key] = text
         return text
     last = ss.get(good_key, default)
-    ui.friendly_error(f"{empty} Still showing: “{_short(last)}”.")
+    friendly_error(f"{empty} Still showing: “{short(last)}”.")
     return last
-
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def pick_model(key: str = "ch2_model", need_encoder: bool = True) -> str:
     """The registry's picker, one choice for the whole chapter (it survives page
     changes). If the chosen model's weights can't load either, the bundled BERT
     is used with a message. Returns the model id in use."""
-    keep_widgets(key)
-    model_id = ui.model_picker(key=key, label="Model")
+    settings.keep({key: models.BUNDLED}, allowed={key: [c.id for c in models.CHOICES] + [bert.ANOTHER_MODEL]})
+    model_id = bert.model_picker(key=key, label="Model")
     if need_encoder:
         try:
-            ui.encoder(model_id)
+            bert.encoder(model_id)
         except models.ModelUnavailable as error:
-            ui.friendly_error(str(error))
+            friendly_error(str(error))
             model_id = models.BUNDLED
     return model_id
 
@@ -80,28 +70,25 @@ def text_and_model(label: str, key: str, default: str = TALK_SENTENCE, need_enco
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def tokenized(model_id: str, text: str, pad_to: int | None = None) -> emb.Tokenized:
-    return emb.tokenize(ui.tokenizer(model_id), text, pad_to=pad_to)
+    return emb.tokenize(bert.tokenizer(model_id), text, pad_to=pad_to)
 
 
 @st.cache_data(show_spinner="BERT is reading the text…", max_entries=64)
 def hidden_states(model_id: str, text: str) -> emb.HiddenStates:
-    return emb.hidden_states(ui.tokenizer(model_id), ui.encoder(model_id), text)
+    return emb.hidden_states(bert.tokenizer(model_id), bert.encoder(model_id), text)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def word_in_context(model_id: str, sentence: str, word: str):
-    return emb.word_in_context(ui.tokenizer(model_id), ui.encoder(model_id), sentence, word)
+    return emb.word_in_context(bert.tokenizer(model_id), bert.encoder(model_id), sentence, word)
 
 
 @st.cache_data(show_spinner="Embedding the sentences…", max_entries=32)
 def sentence_embeddings(model_id: str, texts: tuple[str, ...], pooling: str = "mean"):
-    return emb.sentence_embeddings(ui.tokenizer(model_id), ui.encoder(model_id), list(texts), pooling=pooling)
+    return emb.sentence_embeddings(bert.tokenizer(model_id), bert.encoder(model_id), list(texts), pooling=pooling)
 
 
 # ---------------------------------------------------------------- shared notes and charts
-
-chart = ui.chart  # ui.style now makes every chart's text readable
-
 
 def describe_unknown(pieces: list[str]) -> str:
     """'🧀' -> '🧀 (CHEESE WEDGE)': emoji may not render on a projector, names do."""

@@ -1,0 +1,101 @@
+"""Every page of the app, once: its chapter, file, title, icon and place in the story.
+
+app.py's navigation, the home page, every page's Prev/Next and the tests all read
+this list. Adding a page is one line here plus its file under pages/.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str          # the page script, relative to the app's folder
+    title: str
+    icon: str          # a Material icon: it ships with Streamlit's font, so it renders offline
+    chapter: str
+    light: bool = True  # renders without importing torch, transformers or scikit-learn
+
+    @property
+    def name(self) -> str:
+        """The page's URL path: pages/ch3_finetune.py -> ch3_finetune."""
+        return self.path.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+@dataclass(frozen=True)
+class Chapter:
+    title: str
+    blurb: str         # one line on the home page
+
+
+START = Chapter("Start", "")
+CH1 = Chapter("1 · A network from scratch",
+              "Input × weight. FizzBuzz as numbers, weighted sums, a weight per class, softmax, error — "
+              "then learning as search, and why fizzbuzz needs a hidden layer.")
+CH2 = Chapter("2 · Words to vectors",
+              "Numbers were easy; words are not. One-hot vs embeddings, the tokenizer's ids, what BERT gives "
+              "back, and a map of sentences.")
+CH3 = Chapter("3 · Fine-tune BERT",
+              "Put one dense layer on BERT's [CLS] summary and teach it why customers cancel orders — "
+              "train vs evaluation accuracy, as it happens.")
+CH4 = Chapter("4 · Lessons",
+              "The talk's hard-won lessons, run as experiments: diverse data, label noise, batch size, "
+              "over- and underfitting, other models, weight diagnostics, hardware.")
+
+CHAPTERS = (START, CH1, CH2, CH3, CH4)
+
+# In the order the talk tells it: Next on each page leads to the line below it.
+PAGES = (
+    Page("pages/home.py", "FizzBuzz to BERT", ":material/home:", START.title),
+    Page("pages/ch1_multiplication.py", "Multiplication", ":material/close:", CH1.title),
+    Page("pages/ch1_confidence.py", "Confidence and error", ":material/percent:", CH1.title),
+    Page("pages/ch1_learning.py", "Learning is search", ":material/landscape:", CH1.title),
+    Page("pages/ch1_framework.py", "The framework way", ":material/build:", CH1.title),
+    Page("pages/ch2_onehot.py", "One-hot vs embeddings", ":material/abc:", CH2.title, light=False),
+    Page("pages/ch2_tokenizer.py", "The tokenizer", ":material/content_cut:", CH2.title, light=False),
+    Page("pages/ch2_bert_output.py", "What BERT gives back", ":material/psychology:", CH2.title, light=False),
+    Page("pages/ch2_embedding_map.py", "Embedding map", ":material/map:", CH2.title, light=False),
+    Page("pages/ch3_finetune.py", "Live fine-tune", ":material/local_fire_department:", CH3.title, light=False),
+    Page("pages/ch4_diverse.py", "Diverse data", ":material/diversity_3:", CH4.title),
+    Page("pages/ch4_noise.py", "Label noise", ":material/blur_on:", CH4.title),
+    Page("pages/ch4_batch.py", "Batch size", ":material/stacks:", CH4.title),
+    Page("pages/ch4_fitting.py", "Over- and underfitting", ":material/show_chart:", CH4.title),
+    Page("pages/ch4_models.py", "Other models", ":material/swap_horiz:", CH4.title),
+    Page("pages/ch4_weights.py", "Weights without data", ":material/monitor_weight:", CH4.title),
+    Page("pages/ch4_hardware.py", "Hardware", ":material/memory:", CH4.title),
+)
+
+HOME = PAGES[0]
+
+
+def url_path(entry: Page) -> str:
+    """Where the browser finds a page: the home page at the app's root, the rest by name."""
+    return "" if entry is HOME else entry.name
+
+
+def page(path: str) -> Page:
+    """The registry's entry for a page file ('pages/x.py', or a full path ending in it)."""
+    for entry in PAGES:
+        if path == entry.path or path.endswith("/" + entry.path):
+            return entry
+    raise KeyError(f"{path} is not in ui/registry.py")
+
+
+def position(entry: Page) -> int:
+    """1 for the home page, len(PAGES) for the last."""
+    return PAGES.index(entry) + 1
+
+
+def before(entry: Page) -> Page | None:
+    index = PAGES.index(entry)
+    return PAGES[index - 1] if index > 0 else None
+
+
+def after(entry: Page) -> Page | None:
+    index = PAGES.index(entry)
+    return PAGES[index + 1] if index + 1 < len(PAGES) else None
+
+
+def pages_of(chapter: Chapter) -> list[Page]:
+    return [entry for entry in PAGES if entry.chapter == chapter.title]
