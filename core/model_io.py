@@ -42,6 +42,9 @@ from typing import IO, Sequence
 
 MAX_ZIP_BYTES = 400 * 1024 * 1024        # uncompressed; the bundled model is ~95 MB
 MAX_MEMBERS = 50
+# The biggest zip upload accepted (compressed): the bundled model zips to ~85 MB. Streamlit's
+# server.maxUploadSize (.streamlit/config.toml) is set to this; CSV uploaders take less.
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024
 MAX_ENTRIES = 2 * MAX_MEMBERS            # directory entries included: each costs memory when listed
 # Python parses these itself (json.loads): a few KB in a real model, 100 MB of JSON took 2.5 GB.
 SMALL_JSON_FILES = {"config.json", "labels.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -114,6 +117,7 @@ def _open_zip(source) -> zipfile.ZipFile:
         if not Path(source).is_file():
             raise ModelZipError(f"There is no file at {source}.")
     try:
+        _check_upload_size(source)
         _check_entry_count(source)
         return zipfile.ZipFile(source)
     except ModelZipError:
@@ -122,6 +126,21 @@ def _open_zip(source) -> zipfile.ZipFile:
         raise ModelZipError("That file is not a zip archive (or it is damaged).") from None
     except Exception as error:  # noqa: BLE001 - unreadable upload objects
         raise ModelZipError(f"That file could not be read as a zip archive: {_first_line(error)}.") from None
+
+
+def _check_upload_size(source) -> None:
+    """Refuse a zip bigger than any model this app saves, before reading it."""
+    if isinstance(source, (str, Path)):
+        size = Path(source).stat().st_size
+    elif hasattr(source, "seek") and hasattr(source, "tell"):
+        start = source.tell()
+        size = source.seek(0, os.SEEK_END)
+        source.seek(start)
+    else:
+        return
+    if size > MAX_UPLOAD_BYTES:
+        raise ModelZipError(f"The zip is {_megabytes(size)}; a model this app saves zips to at most "
+                            f"{_megabytes(MAX_UPLOAD_BYTES)}.")
 
 
 def _check_entry_count(source) -> None:

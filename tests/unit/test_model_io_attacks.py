@@ -227,3 +227,15 @@ def test_a_download_is_forgotten_with_its_model(tiny_classifier):
     del model
     gc.collect()
     assert key not in model_io._downloads
+
+
+def test_a_zip_bigger_than_any_saved_model_is_refused_before_reading(zipped, monkeypatch):
+    monkeypatch.setattr(model_io, "MAX_UPLOAD_BYTES", len(zipped) - 1)
+    refused(zipped, "zips to at most")
+
+
+def test_streamlits_upload_limit_is_what_the_app_accepts(root):
+    import tomllib
+
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 2**20 == model_io.MAX_UPLOAD_BYTES
