@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import os
 import random
 import re
@@ -81,7 +82,22 @@ LABEL_COLUMNS = ("label", "category", "intent", "class", "target", "reason_code"
 NEAR_JACCARD = 0.5
 NEAR_RATIO = 0.8      # difflib's ratio, asked only of pairs whose trigrams overlap at least JACCARD_FLOOR
 JACCARD_FLOOR = 0.3
-NEAR_DUPLICATE_ROW_LIMIT = 3_000  # above this inspect_csv skips the pairwise check (it is O(n^2))
+NEAR_DUPLICATE_ROW_LIMIT = 3_000  # above this inspect_csv skips the near-duplicate check
+# The near-duplicate check compares the first NEAR_COMPARE_CHARS characters of each
+# normalised sentence (difflib is O(len^2) per pair: 100 rows of 14 KB took 198 s),
+# and only each sentence's NEAR_NEIGHBOURS most overlapping others: at most k * n
+# difflib calls, whatever the file holds. MAX_NEAR_PAIRS bounds what is reported.
+NEAR_COMPARE_CHARS = 200
+NEAR_NEIGHBOURS = 5
+MAX_NEAR_PAIRS = 1_000
+# difflib's cost grows as len(a) * len(b): 3,000 realistic sentences spend ~60M of these
+# character pairs (~1 s); 3,000 near-identical 200-character rows would spend 540M
+# (~13 s). Past this budget a pair's similarity is its trigram Jaccard alone, and
+# pairs only difflib could have confirmed (Jaccard 0.3-0.5) are left out.
+NEAR_DIFFLIB_BUDGET = 80_000_000
+# A classifier with thousands of labels can't be fine-tuned here, and every view
+# built from labels (the confusion matrix: labels x labels) grows with them.
+MAX_LABELS = 50
 
 
 class DatasetError(ValueError):
@@ -457,7 +473,7 @@ def inspect_csv(source, *, text_column: str | int | None = None, label_column: s
     exact, conflicting = _exact_duplicate_groups(data, numbers)
     near, checked = (), False
     if near_duplicates and len(data) <= NEAR_DUPLICATE_ROW_LIMIT:
-        near = tuple((numbers[i], numbers[j], round(s, 3)) for i, j, s in near_duplicate_pairs(list(data.texts))
+        near = tuple((numbers[i], numbers[j], round(s, 3)) for i, j, s in cached_near_duplicate_pairs(list(data.texts))
                      if normalise_text(data.texts[i]) != normalise_text(data.texts[j]))
         checked = True
     return CsvReport(data=data, columns=tuple(header), text_column=header[text_at], label_column=header[label_at],
@@ -490,6 +506,7 @@ def _check_classes(data: LabelledTexts, numbers: Sequence[int], name: str, min_l
     if len(counts) < min_labels:
         raise DatasetError(f"{name} has only {len(counts)} labels ({_quote_all(list(counts))}); "
                            f"at least {min_labels} are needed.")
+    check_label_count(len(counts), name)
     thin = [label for label, n in counts.items() if n < min_rows]
     if thin:
         first_row = {label: numbers[data.labels.index(label)] for label in thin}
@@ -499,6 +516,13 @@ def _check_classes(data: LabelledTexts, numbers: Sequence[int], name: str, min_l
         more = f" (and {len(thin) - 3} more labels)" if len(thin) > 3 else ""
         raise DatasetError(f"The label {listed}{more}; every label needs at least {min_rows} sentences "
                            "(some to learn from, some to test on).")
+
+
+def check_label_count(count: int, name: str = "The data") -> None:
+    """Refuse more than MAX_LABELS labels: one sentence, naming none of them."""
+    if count > MAX_LABELS:
+        raise DatasetError(f"{name} has {count:,} different labels; this app fine-tunes at most {MAX_LABELS}. "
+                           "Merge rare labels into broader ones (or into \"other\") and upload it again.")
 
 
 def read_csv(source, *, text_column: str | int | None = None, label_column: str | int | None = None,
@@ -564,54 +588,139 @@ def is_near_duplicate(a: str, b: str) -> bool:
     return jaccard >= JACCARD_FLOOR and SequenceMatcher(None, normalise_text(a), normalise_text(b)).ratio() >= NEAR_RATIO
 
 
-def near_duplicate_pairs(texts: Sequence[str], against: Sequence[str] | None = None) -> list[tuple[int, int, float]]:
-    """(i, j, similarity) for every near-duplicate pair within `texts` (i < j), or
-    between texts[i] and against[j]; most similar first (similarity = text_similarity). Cheap: one sparse matrix
-    product gives every pair's shared trigrams at once, so difflib only runs on
-    the few pairs that overlap at least 0.3 - about 0.1 s for the 624 shipped
-    sentences, where difflib on all 190,000 pairs takes a minute.
+def _compared(text: str) -> str:
+    return normalise_text(text)[:NEAR_COMPARE_CHARS]
 
-    near_duplicate_pairs(["Too expensive.", "To expensive, sorry.", "Card declined."]) -> [(0, 1, 0.77)]
-    """
+
+def _trigram_rows(texts: Sequence[str], vocab: dict[str, int]):
+    """A sparse 0/1 matrix: one row per text, one column per character trigram."""
     import numpy as np
     from scipy import sparse
 
-    texts = [str(t) for t in texts]
-    others = texts if against is None else [str(t) for t in against]
-    if not texts or not others:
-        return []
+    indptr, indices = [0], []
+    for text in texts:
+        padded = f" {text} "
+        grams = {padded[i:i + 3] for i in range(len(padded) - 2)}
+        indices += [vocab.setdefault(g, len(vocab)) for g in grams]
+        indptr.append(len(indices))
+    return indptr, indices, np.ones(len(indices), np.float32), sparse
+
+
+def _neighbour_candidates(a: list[str], b: list[str], within: bool, k: int, block: int = 512):
+    """(i, j, jaccard) for each row i of `a`: its k rows of `b` sharing the most
+    trigrams (Jaccard >= JACCARD_FLOOR), by one sparse product per block of rows,
+    so no n x n matrix exists and the pairs to check grow as k * n, not n^2."""
+    import numpy as np
+
     vocab: dict[str, int] = {}
-
-    def trigram_matrix(batch):
-        indptr, indices = [0], []
-        for text in batch:
-            indices += [vocab.setdefault(g, len(vocab)) for g in _trigrams(text)]
-            indptr.append(len(indices))
-        return indptr, indices
-
-    pa, ia = trigram_matrix(texts)
-    pb, ib = trigram_matrix(others)
-    grams_a = sparse.csr_matrix((np.ones(len(ia), np.float32), ia, pa), shape=(len(texts), len(vocab)))
-    grams_b = sparse.csr_matrix((np.ones(len(ib), np.float32), ib, pb), shape=(len(others), len(vocab))).T.tocsc()
+    pa, ia, da, sparse = _trigram_rows(a, vocab)
+    pb, ib, db, _ = _trigram_rows(b, vocab)
+    grams_a = sparse.csr_matrix((da, ia, pa), shape=(len(a), len(vocab)))
+    grams_b = sparse.csr_matrix((db, ib, pb), shape=(len(b), len(vocab))).T.tocsc()
     sizes_a = np.diff(grams_a.indptr).astype(np.float32)
     sizes_b = np.diff(np.asarray(grams_b.indptr)).astype(np.float32)
-
-    pairs = []
-    for start in range(0, len(texts), 512):  # blocks of rows: never an n x n matrix in memory
-        shared = (grams_a[start:start + 512] @ grams_b).toarray()
-        union = sizes_a[start:start + 512, None] + sizes_b[None, :] - shared
+    for start in range(0, len(a), block):
+        shared = (grams_a[start:start + block] @ grams_b).toarray()
+        union = sizes_a[start:start + block, None] + sizes_b[None, :] - shared
         jaccard = np.divide(shared, union, out=np.ones_like(shared), where=union > 0)
-        candidates = jaccard >= JACCARD_FLOOR
-        if against is None:
-            candidates &= np.arange(len(others))[None, :] > np.arange(start, start + len(shared))[:, None]
-        for r, j in zip(*np.nonzero(candidates)):
-            i = start + int(r)
-            a, b = normalise_text(texts[i]), normalise_text(others[j])
-            overlap = float(jaccard[r, j])
-            if a == b or overlap >= NEAR_JACCARD or SequenceMatcher(None, a, b).ratio() >= NEAR_RATIO:
-                pairs.append((i, int(j), round(text_similarity(texts[i], others[j]), 3)))
-    pairs.sort(key=lambda p: (-p[2], p[0], p[1]))
-    return pairs
+        if within:
+            rows = np.arange(start, start + len(shared))
+            jaccard[np.arange(len(shared)), rows] = -1.0  # a row is not its own neighbour
+        take = min(k, jaccard.shape[1])
+        best = np.argpartition(-jaccard, take - 1, axis=1)[:, :take]
+        for r, columns in enumerate(best):
+            for j in columns:
+                if jaccard[r, j] >= JACCARD_FLOOR:
+                    yield start + r, int(j), float(jaccard[r, j])
+
+
+def _alike(a: str, b: str, jaccard: float, diff: bool = True) -> float | None:
+    """The pair's similarity if it is a near duplicate, else None; difflib's cheap
+    upper bounds first (quick_ratio >= ratio) so most pairs never run the full diff.
+    diff=False (the difflib budget is spent): trigram Jaccard only."""
+    if a == b:
+        return 1.0
+    if not diff:
+        return jaccard if jaccard >= NEAR_JACCARD else None
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    if jaccard >= NEAR_JACCARD:
+        return max(jaccard, matcher.ratio())
+    if matcher.real_quick_ratio() < NEAR_RATIO or matcher.quick_ratio() < NEAR_RATIO:
+        return None
+    ratio = matcher.ratio()
+    return max(jaccard, ratio) if ratio >= NEAR_RATIO else None
+
+
+def near_duplicate_pairs(texts: Sequence[str], against: Sequence[str] | None = None,
+                         neighbours: int = NEAR_NEIGHBOURS, limit: int = MAX_NEAR_PAIRS) -> list[tuple[int, int, float]]:
+    """(i, j, similarity) for near-duplicate pairs within `texts` (i < j), or
+    between texts[i] and against[j]; most similar first, at most `limit`. Each
+    sentence is compared (its first NEAR_COMPARE_CHARS normalised characters) with
+    its `neighbours` most trigram-overlapping others only, so the work grows with
+    the number of rows, not its square: ~0.3 s for 3,000 sentences.
+
+    near_duplicate_pairs(["Too expensive.", "To expensive, sorry.", "Card declined."]) -> [(0, 1, 0.77)]
+    """
+    a = [_compared(str(t)) for t in texts]
+    b = a if against is None else [_compared(str(t)) for t in against]
+    if not a or not b:
+        return []
+    if against is not None:
+        found = _near_pairs(a, b, False, neighbours)
+        return sorted(((i, j, sim) for (i, j), sim in found.items()), key=lambda p: (-p[2], p[0], p[1]))[:limit]
+    # Repeats would fill a sentence's few neighbour slots: compare each distinct text
+    # once, then expand its pairs to every row holding it (stopping at `limit`).
+    groups: dict[str, list[int]] = {}
+    for i, text in enumerate(a):
+        groups.setdefault(text, []).append(i)
+    distinct = list(groups)
+    found = _near_pairs(distinct, distinct, True, neighbours)
+    ranked = [(1.0, rows, rows) for rows in groups.values() if len(rows) > 1]
+    ranked += [(sim, groups[distinct[i]], groups[distinct[j]]) for (i, j), sim in found.items()]
+    ranked.sort(key=lambda r: (-r[0], r[1][0], r[2][0]))
+    pairs: list[tuple[int, int, float]] = []
+    for sim, first, second in ranked:
+        if len(pairs) >= limit:
+            break
+        combos = itertools.combinations(first, 2) if first is second else itertools.product(first, second)
+        pairs += [(min(i, j), max(i, j), sim) for i, j in itertools.islice(combos, limit - len(pairs))]
+    return sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))
+
+
+def _near_pairs(a: list[str], b: list[str], within: bool, neighbours: int) -> dict[tuple[int, int], float]:
+    found: dict[tuple[int, int], float] = {}
+    budget = NEAR_DIFFLIB_BUDGET
+    for i, j, jaccard in _neighbour_candidates(a, b, within, neighbours):
+        pair = (min(i, j), max(i, j)) if within else (i, j)
+        if pair not in found:
+            budget -= len(a[i]) * len(b[j])
+            similarity = _alike(a[i], b[j], jaccard, diff=budget > 0)
+            if similarity is not None:
+                found[pair] = round(similarity, 3)
+    return found
+
+
+_near_cache: "OrderedDict[str, list]" = None  # type: ignore[assignment]
+
+
+def cached_near_duplicate_pairs(texts: Sequence[str]) -> list[tuple[int, int, float]]:
+    """near_duplicate_pairs(texts), remembered for the last few files (keyed by a
+    digest of the sentences): a page rerun on every click doesn't redo the work."""
+    import hashlib
+    from collections import OrderedDict
+
+    global _near_cache
+    if _near_cache is None:
+        _near_cache = OrderedDict()
+    digest = hashlib.sha256("\x00".join(str(t) for t in texts).encode("utf-8", "surrogatepass")).hexdigest()
+    if digest in _near_cache:
+        _near_cache.move_to_end(digest)
+        return list(_near_cache[digest])
+    pairs = near_duplicate_pairs(texts)
+    _near_cache[digest] = pairs
+    while len(_near_cache) > 16:
+        _near_cache.popitem(last=False)
+    return list(pairs)
 
 
 # ---------------------------------------------------------------- splitting and lessons

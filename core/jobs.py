@@ -17,12 +17,22 @@ while they wait. The kinds are independent: a chapter 1 network trains while a
 BERT fine-tune holds the fine-tune slot. Each line is bounded, so a crowd can't
 pile up threads: past MAX_WAITING waiting jobs, submit() raises QueueFull.
 
+One visitor must not be able to hold the server: a job may run at most
+$MAX_JOB_SECONDS (none by default; set on a hosted copy), after which it stops
+like a Stop click and says why; a session (`owner`) may have only one job
+waiting per line (AlreadyQueued); the presenter's jobs (`priority=True`, see
+`is_presenter`) go to the head of the line. A finished job lets go of its
+`work` (the closure holds the page's globals, which hold the previous job and
+its model), and `forget_result()` lets a page that filed the result elsewhere
+drop the job's own reference, so a session keeps only its current model.
+
 Nothing here touches streamlit: the worker must never call `st.*` (it has no
 script context) and the page must never block on the worker.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import threading
 import time
@@ -45,6 +55,8 @@ COMPUTE = "compute"  # anything else over about a second: t-SNE, near-duplicate 
 KINDS = (FINETUNE, TRAINING, COMPUTE)
 
 SLOTS_ENV = "MAX_CONCURRENT_FINETUNES"
+MAX_SECONDS_ENV = "MAX_JOB_SECONDS"
+PRESENTER_KEY_ENV = "PRESENTER_KEY"
 TRAINING_SLOTS = 2  # a NumPy FizzBuzz network is small: a run takes seconds on one core
 COMPUTE_SLOTS = 1
 MAX_WAITING = 20  # per kind
@@ -65,6 +77,7 @@ class JobSnapshot:
     result: Any = None
     error: str | None = None
     stop_requested: bool = False
+    stop_reason: str | None = None  # why the server stopped it (the time limit); None after a Stop click
     queued_seconds: float = 0.0
     running_seconds: float = 0.0
 
@@ -87,6 +100,14 @@ class QueueFull(Exception):
     def __init__(self, waiting: int):
         jobs_are = "1 job is" if waiting == 1 else f"{waiting} jobs are"
         super().__init__(f"{jobs_are} waiting already; try again in a minute.")
+
+
+class AlreadyQueued(QueueFull):
+    """This session already has a job waiting in this line. A QueueFull, so a page
+    that shows QueueFull's message shows this one too."""
+
+    def __init__(self):
+        Exception.__init__(self, "You already have a job waiting in the queue; cancel it or wait for it to start.")
 
 
 class JobQueue:
@@ -126,8 +147,15 @@ class JobQueue:
             return len(self._waiting)
 
     def join_line(self, job: Job) -> None:
-        """Queue `job` at the back, or raise QueueFull when the line is full."""
+        """Queue `job` at the back (a priority job: behind the other priority jobs,
+        ahead of everyone else, even when the line is full). Raises QueueFull when
+        the line is full, AlreadyQueued when the job's owner already has one waiting."""
         with self._changed:
+            if job.owner is not None and any(other.owner == job.owner for other in self._waiting):
+                raise AlreadyQueued()
+            if job.priority:
+                self._waiting.insert(sum(1 for other in self._waiting if other.priority), job)
+                return
             if len(self._waiting) >= self.max_waiting:
                 raise QueueFull(len(self._waiting))
             self._waiting.append(job)
@@ -176,8 +204,13 @@ class Job:
     half-updated job.
     """
 
-    def __init__(self, work: Work, queue: JobQueue, meta: dict | None = None):
+    def __init__(self, work: Work, queue: JobQueue, meta: dict | None = None, owner: str | None = None,
+                 priority: bool = False, max_seconds: float | None = None):
         self.meta = dict(meta or {})  # e.g. the hyperparameters, for labelling charts
+        self.owner = owner  # who submitted it (a session id): one waiting job per owner and line
+        self.priority = priority  # the presenter's job: head of the line
+        self.max_seconds = max_seconds  # wall-time cap once running; None = no limit
+        self._stop_reason: str | None = None
         self._work = work
         self._queue = queue
         self._lock = threading.Lock()
@@ -232,6 +265,7 @@ class Job:
                 result=self._result,
                 error=self._error,
                 stop_requested=self._stop.is_set(),
+                stop_reason=self._stop_reason,
             )
         position = self._queue.position(self) if status == QUEUED else 0
         queued_until = started or finished or now
@@ -251,7 +285,26 @@ class Job:
             self.meta["claimed"] = True
         return snap
 
+    def forget_result(self) -> None:
+        """Drop the job's reference to its result once the page has filed it (e.g.
+        as the session's model): the next run's job then can't keep it alive."""
+        with self._lock:
+            self._result = None
+
     # --- the worker's side -----------------------------------------------
+
+    def _should_stop(self) -> bool:
+        """The work's should_stop(): a Stop click, or the wall-time cap reached."""
+        if self._stop.is_set():
+            return True
+        if self.max_seconds is not None and self._started is not None \
+                and time.monotonic() - self._started > self.max_seconds:
+            with self._lock:
+                self._stop_reason = (f"Stopped by the server after {_duration(self.max_seconds)}, "
+                                     "the longest one job may run here.")
+            self._stop.set()
+            return True
+        return False
 
     def _on_step(self, report) -> None:
         with self._lock:
@@ -272,20 +325,26 @@ class Job:
         try:
             if not self._queue.wait_for_turn(self):
                 self._finish(STOPPED, error="Cancelled while waiting in the queue.")
+                self._work = None
                 return
         except BaseException as error:  # noqa: BLE001 - never leave a job "queued" forever
             self._queue.release(self)
             self._finish(FAILED, error=describe_error(error))
+            self._work = None
             return
         try:
             with self._lock:
                 self._status = RUNNING
                 self._started = time.monotonic()
-            result = self._work(self._on_step, self._on_epoch, self._stop.is_set)
+            result = self._work(self._on_step, self._on_epoch, self._should_stop)
             self._finish(STOPPED if self._stop.is_set() else DONE, result=result)
+            del result
         except BaseException as error:  # noqa: BLE001 - the page shows the message
             self._finish(FAILED, error=describe_error(error))
         finally:
+            # The closure holds the submitting page's globals (and through them the
+            # session's previous job and model): let it go as soon as it's done.
+            self._work = None
             self._queue.release(self)
 
 
@@ -293,6 +352,31 @@ def describe_error(error: BaseException) -> str:
     """One readable sentence for the page: the message, or the error's name."""
     message = str(error).strip()
     return message or type(error).__name__
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{seconds / 60:g} minutes"
+    return f"{seconds:g} seconds"
+
+
+def configured_max_seconds(environ=os.environ) -> float | None:
+    """The wall-time cap per job: $MAX_JOB_SECONDS, unset (no cap) by default."""
+    try:
+        value = float(environ.get(MAX_SECONDS_ENV, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def is_presenter(key: str | None, expected: str | None = None, environ=os.environ) -> bool:
+    """True when `key` is the presenter key (`expected`, e.g. from Streamlit
+    secrets, else $PRESENTER_KEY). No key configured: nobody is the presenter.
+    compare_digest takes the same time however much of the key matches."""
+    expected = expected if expected is not None else environ.get(PRESENTER_KEY_ENV, "")
+    if not key or not expected:
+        return False
+    return hmac.compare_digest(str(key).encode("utf-8"), str(expected).encode("utf-8"))
 
 
 def configured_slots(environ=os.environ) -> int:
@@ -326,8 +410,18 @@ def queue_for(kind: str) -> JobQueue:
         return _queues[kind]
 
 
+_DEFAULT = object()
+
+
 def submit(work: Work, meta: dict | None = None, kind: str = FINETUNE,
-           queue: JobQueue | None = None) -> Job:
+           queue: JobQueue | None = None, *, owner: str | None = None, priority: bool = False,
+           max_seconds: float | None = _DEFAULT) -> Job:
     """Put `work` in line with the other jobs of its kind (or in `queue`) and start its
-    worker thread; returns at once. Raises QueueFull when too many are waiting."""
-    return Job(work, queue or queue_for(kind), meta).start()
+    worker thread; returns at once. Raises QueueFull when too many are waiting, or
+    AlreadyQueued (a QueueFull) when `owner` already has a job waiting in that line.
+    `priority=True` (the presenter) goes to the head of the line; `max_seconds`
+    caps the running time (default $MAX_JOB_SECONDS, or no cap)."""
+    if max_seconds is _DEFAULT:
+        max_seconds = configured_max_seconds()
+    return Job(work, queue or queue_for(kind), meta, owner=owner, priority=priority,
+               max_seconds=max_seconds).start()

@@ -100,6 +100,10 @@ def check_data(train, eval=None) -> CheckedData:
         raise FinetuneError(f"Training labels {unknown} are not in the dataset's label list.")
     if len(set(train_y)) < 2:
         raise FinetuneError("The training data has only one label; a classifier needs at least two.")
+    from core.datasets import MAX_LABELS
+
+    if len(labels) > MAX_LABELS:  # every view built from labels grows with them (confusion: labels^2)
+        raise FinetuneError(f"The training data has {len(labels):,} labels; this app fine-tunes at most {MAX_LABELS}.")
     if eval is None:
         return CheckedData(train_texts, train_y, labels)
     eval_texts, eval_y = texts_and_labels(eval)

@@ -128,6 +128,35 @@ def _error_line(error: Exception) -> str:
     return f"error: {message}" if type(error).__name__ in KNOWN_ERRORS else f"error ({type(error).__name__}): {message}"
 
 
+def check_output(path) -> None:
+    """Before any training: --output must be a folder we may write a model into,
+    not an existing file or someone's unrelated non-empty folder."""
+    import os
+    from pathlib import Path
+
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise FinetuneError(f"--output {path} is an existing file; give a folder to save the model in.")
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / "labels.json").is_file():
+        raise FinetuneError(f"--output {path} is a folder with other files in it; give an empty or new folder.")
+    parent = folder if folder.is_dir() else next((p for p in folder.parents if p.exists()), Path("."))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise FinetuneError(f"--output {path} can't be written here: {parent} is not a writable folder.")
+
+
+def json_safe(value):
+    """NaN and infinities become null: json.dumps would print NaN, which is not JSON."""
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def main(argv=None) -> int:
     """`python -m core.finetune --json` -> one JSON object; errors -> one line on stderr, exit 2."""
     import json
@@ -137,6 +166,8 @@ def main(argv=None) -> int:
     out = sys.stderr if args.json else sys.stdout
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
+        if args.output:
+            check_output(args.output)          # before minutes of training, not after
         train, eval = _load_data(args)         # bad files fail fast, before torch is imported
         _quiet_transformers()
         from core import model_io
@@ -150,13 +181,13 @@ def main(argv=None) -> int:
             summary.update(train_examples=len(train.texts), eval_examples=len(eval.texts))
             if args.output:
                 summary["output"] = str(model_io.save_model_folder(result, args.output))
-        for note in (result.diverged,
+        for note in (result.diverged, result.warning,
                      "Stopped by Ctrl-C; the model keeps what it learned." if result.cancelled else None,
                      f"Early stopping: kept epoch {result.weights_epoch}." if result.stopped_early else None):
             if note:
                 _say(out, note)
         if args.json:
-            print(json.dumps(summary))
+            print(json.dumps(json_safe(summary), allow_nan=False))
         elif result.eval_accuracy is not None:
             _say(out, f"train accuracy {result.train_accuracy:.1%}  eval accuracy {result.eval_accuracy:.1%}  "
                       f"({result.seconds:.1f} s, {result.tokens_per_second:,.0f} tokens/s on {result.device})")

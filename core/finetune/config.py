@@ -134,6 +134,7 @@ class FinetuneResult:
     stopped_early: bool = False      # early stopping ended it; weights are the best epoch's
     diverged: str | None = None      # the TrainingDiverged message, if the loss blew up
     device: str = "cpu"
+    warning: str | None = None       # e.g. it trained to chance: accuracy no better than guessing
     eval_predictions: EvalPredictions | None = None
     load_seconds: float = 0.0        # part of `seconds` spent loading the pretrained model
     weights_epoch: int | None = None  # which epoch's weights the model holds (None: mid-epoch)
@@ -160,6 +161,7 @@ class FinetuneResult:
             "cancelled": self.cancelled,
             "stopped_early": self.stopped_early,
             "diverged": self.diverged,
+            "warning": self.warning,
             "device": self.device,
             "trainable_parameters": self.trainable_parameters,
             "total_parameters": self.total_parameters,

@@ -265,6 +265,8 @@ def hand_back(run: Run, setup: Setup, config: FinetuneConfig, meter: Meter, devi
     if evaluation is None and eval_set is not None:
         evaluation = evaluate_encoded(model, eval_set, device)
 
+    warning = chance_warning(evaluation.accuracy if evaluation else None, eval_set.targets if evaluation else [],
+                             len(setup.labels), config.learning_rate) if run.history and not run.cancelled else None
     held = next((h for h in run.history if h.epoch == weights_epoch), None)
     if held:
         train_accuracy = held.train_accuracy
@@ -283,5 +285,27 @@ def hand_back(run: Run, setup: Setup, config: FinetuneConfig, meter: Meter, devi
         load_seconds=meter.load_seconds, weights_epoch=weights_epoch,
         trainable_parameters=setup.trainable, total_parameters=sum(p.numel() for p in model.parameters()),
         frozen_layers=setup.frozen_layers, total_layers=setup.total_layers,
-        frozen_ran_once=setup.frozen_ran_once,
+        frozen_ran_once=setup.frozen_ran_once, warning=warning,
     )
+
+
+# Within this many points of what guessing gets, a model has learned nothing usable.
+CHANCE_MARGIN = 0.05
+
+
+def chance_warning(accuracy: float | None, true_labels, label_count: int, learning_rate: float) -> str | None:
+    """A sentence when evaluation accuracy is no better than guessing: the bigger of
+    1/labels and always answering the commonest label (lr 1 on the demo data: 12.5%
+    with 8 balanced labels). None when the model beat that, or without evaluation."""
+    if accuracy is None or label_count < 2 or not len(true_labels):
+        return None
+    counts: dict = {}
+    for y in true_labels:
+        counts[y] = counts.get(y, 0) + 1
+    chance = max(1 / label_count, max(counts.values()) / len(true_labels))
+    if accuracy > chance + CHANCE_MARGIN:
+        return None
+    advice = (f"the learning rate {learning_rate:g} is probably too high; try 5e-5"
+              if learning_rate > 1e-3 else "more epochs or a higher learning rate may help")
+    return (f"Evaluation accuracy ended at {accuracy:.1%}, no better than guessing ({chance:.1%} with "
+            f"{label_count} labels): the model learned nothing usable, and {advice}.")

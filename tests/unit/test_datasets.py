@@ -380,3 +380,78 @@ def test_module_imports_no_heavy_libraries():
             "print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'numpy', 'scipy', 'pandas') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=datasets.SHIPPED_DIR.parents[2])
     assert out.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------- issue 15: hostile files
+
+
+def many_labels(n: int) -> bytes:
+    rows = [(f"reason {i}", f"sentence number {i} copy {k}") for i in range(n) for k in range(2)]
+    return csv_bytes("label,text", rows=rows)
+
+
+def test_more_labels_than_the_cap_are_refused_with_a_sentence():
+    # 5,000 labels drew a 5,000 x 5,000 confusion matrix and killed the server.
+    message = error_of(many_labels(datasets.MAX_LABELS + 1))
+    assert f"{datasets.MAX_LABELS + 1} different labels" in message and f"at most {datasets.MAX_LABELS}" in message
+    assert "reason 7" not in message  # no list of thousands of names either
+    assert len(read_csv(many_labels(datasets.MAX_LABELS)).label_names) == datasets.MAX_LABELS
+
+
+def test_the_label_cap_also_holds_for_a_headerless_file_read_leniently():
+    with pytest.raises(DatasetError, match="at most"):
+        read_csv(many_labels(200), min_labels=1, min_rows_per_label=1)
+
+
+class CountingMatcher:
+    """SequenceMatcher that adds up its work (len(a) x len(b)) and gives up loudly
+    past `cap`, so a quadratic search fails fast instead of running for minutes."""
+
+    work = 0
+    cap = 0
+
+    def __new__(cls, isjunk=None, a="", b="", autojunk=True):
+        from difflib import SequenceMatcher
+
+        CountingMatcher.work += len(a) * len(b)
+        if CountingMatcher.work > CountingMatcher.cap:
+            raise AssertionError(f"difflib work passed {CountingMatcher.cap:,} character pairs")
+        return SequenceMatcher(isjunk, a, b, autojunk)
+
+
+def test_long_near_identical_rows_cost_a_bounded_amount_of_difflib(monkeypatch):
+    # 700 rows of 14 KB took 30-35 s of server CPU per click; 100 of them 198 s.
+    words = "price card declined shipping slow support refund order broken late".split()
+    long = " ".join(words[(i * 7) % len(words)] for i in range(3000))
+    texts = [long[: 14_000 - i * 3] + f" {i}" for i in range(300)]
+    monkeypatch.setattr(datasets, "SequenceMatcher", CountingMatcher)
+    CountingMatcher.work, CountingMatcher.cap = 0, datasets.NEAR_DIFFLIB_BUDGET + datasets.NEAR_COMPARE_CHARS ** 2
+    assert near_duplicate_pairs(texts)
+    assert CountingMatcher.work <= CountingMatcher.cap
+
+
+def test_the_pairs_compared_grow_with_the_rows_not_their_square(monkeypatch):
+    texts = [f"the order was too expensive for us, number {i}" for i in range(1500)]
+    calls = []
+    real_alike = datasets._alike
+    monkeypatch.setattr(datasets, "_alike", lambda a, b, j, diff=True: calls.append(1) or real_alike(a, b, j, diff))
+    monkeypatch.setattr(datasets, "SequenceMatcher", CountingMatcher)
+    CountingMatcher.work, CountingMatcher.cap = 0, 10**12
+    pairs = near_duplicate_pairs(texts)
+    assert pairs and len(calls) <= datasets.NEAR_NEIGHBOURS * len(texts)  # all pairs would be 1.1 million
+
+
+def test_the_reported_pairs_are_bounded():
+    texts = ["exactly the same sentence"] * 300  # 44,850 pairs
+    pairs = near_duplicate_pairs(texts)
+    assert len(pairs) == datasets.MAX_NEAR_PAIRS
+    assert all(s == 1.0 and i < j for i, j, s in pairs)
+
+
+def test_near_duplicates_of_a_file_are_computed_once_across_reruns(monkeypatch):
+    calls = []
+    real = datasets.near_duplicate_pairs
+    monkeypatch.setattr(datasets, "near_duplicate_pairs", lambda texts, *a, **k: calls.append(1) or real(texts))
+    raw = csv_bytes("label,text", rows=ROWS + [("price", "Way too expensive for us!!")])
+    first = inspect_csv(raw).near_duplicates
+    assert inspect_csv(raw).near_duplicates == first and len(calls) == 1

@@ -284,3 +284,40 @@ def test_the_bundled_bert_learns_cancellation_reasons_from_a_small_subset():
     result = finetune(small_train, small_eval, FinetuneConfig(epochs=4, learning_rate=2e-4))
     assert len(result.labels) == 8
     assert result.eval_accuracy >= 0.5, result.history
+
+
+# --------------------------------------------------------------- issue 15
+
+
+def test_a_learning_rate_that_trains_to_chance_says_so(tiny):
+    # lr 1 or 0.1 on the demo data ends at 12.5% (1 of 8 labels) with no word of warning.
+    result = finetune(DATA, DATA, tiny(epochs=3, learning_rate=1.0, warmup_ratio=0.0))
+    if result.eval_accuracy is not None:
+        assert result.eval_accuracy <= 0.25 + 0.05
+    assert result.warning and "no better than guessing" in result.warning and "learning rate 1" in result.warning
+    assert result.summary()["warning"] == result.warning
+
+
+def test_a_run_that_learns_has_no_chance_warning(tiny):
+    result = finetune(DATA, DATA, tiny())
+    assert result.eval_accuracy > 0.5 and result.warning is None
+
+
+def test_the_chance_level_is_the_better_of_one_in_n_and_the_commonest_label():
+    from core.finetune.loop import chance_warning
+
+    balanced = [0, 1, 2, 3, 4, 5, 6, 7] * 20
+    assert "12.5%" in chance_warning(0.125, balanced, 8, 1.0)
+    assert chance_warning(0.40, balanced, 8, 1.0) is None
+    skewed = [0] * 90 + [1] * 10  # always answering "0" gets 90%
+    assert "90.0%" in chance_warning(0.9, skewed, 2, 5e-5) and "more epochs" in chance_warning(0.9, skewed, 2, 5e-5)
+    assert chance_warning(None, balanced, 8, 1.0) is None
+
+
+def test_more_labels_than_the_cap_are_refused_before_training(tiny):
+    from core.datasets import MAX_LABELS
+
+    texts = [f"the price {i}" for i in range(2 * (MAX_LABELS + 1))]
+    labels = [f"label {i // 2}" for i in range(len(texts))]
+    with pytest.raises(FinetuneError, match=f"at most {MAX_LABELS}"):
+        finetune((texts, labels), None, tiny(epochs=1))

@@ -90,3 +90,49 @@ def test_bad_input_gives_one_line_and_a_non_zero_exit(root, tmp_path, make_args,
     errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and message in errors[0], done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def strict_json(text):
+    """json.loads accepts NaN; JSON doesn't."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_a_diverged_run_prints_valid_json_with_null_not_nan(root, tiny_bert_dir):
+    done = run_cli(root, "--model", tiny_bert_dir, "--epochs", "1", "--lr", "1e30", "--warmup", "0", "--json")
+    assert done.returncode == 3, done.stderr
+    summary = strict_json(done.stdout)
+    assert summary["diverged"] and "NaN" not in done.stdout
+
+
+def a_file(tmp):
+    (tmp / "taken.txt").write_text("mine")
+    return tmp / "taken.txt"
+
+
+def a_folder_of_other_files(tmp):
+    (tmp / "photos").mkdir()
+    (tmp / "photos" / "cat.jpg").write_bytes(b"x")
+    return tmp / "photos"
+
+
+@pytest.mark.parametrize("make_output, message", [(a_file, "existing file"), (a_folder_of_other_files, "other files")])
+def test_a_bad_output_is_refused_before_training(root, tiny_bert_dir, tmp_path, make_output, message):
+    output = make_output(tmp_path)
+    done = run_cli(root, "--model", tiny_bert_dir, "--epochs", "1", "--json", "--output", str(output))
+    assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "epoch" not in done.stderr and "Fine-tuning" not in done.stderr  # nothing was trained first
+
+
+def test_an_unwritable_output_is_refused_before_training(root, tiny_bert_dir, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere (root)")
+        done = run_cli(root, "--model", tiny_bert_dir, "--epochs", "1", "--output", str(locked / "model"))
+        assert done.returncode == 2 and "can't be written" in done.stderr, done.stderr
+    finally:
+        locked.chmod(0o700)

@@ -283,3 +283,127 @@ def test_an_unknown_kind_is_refused_with_a_sentence():
 def test_a_queue_needs_room_for_a_waiting_job():
     with pytest.raises(ValueError):
         jobs.JobQueue(1, max_waiting=0)
+
+
+# --------------------------------------------------------------- issue 15: a public audience
+
+
+class Model:
+    """Stands in for a fine-tuned model: only its lifetime matters."""
+
+
+def test_a_finished_job_does_not_keep_what_its_work_closed_over_alive():
+    # The page's closure holds its script globals, among them the previous job and its
+    # model: a finished job that kept `work` chained every run's model to the next.
+    import gc
+    import weakref
+
+    previous_model = Model()
+    alive = weakref.ref(previous_model)
+
+    def work(on_step, on_epoch, should_stop, held=[previous_model]):
+        return "new model"
+
+    job = jobs.submit(work, queue=jobs.JobQueue(1))
+    assert job.join(10)
+    del previous_model, work
+    gc.collect()
+    assert job.snapshot().result == "new model"
+    assert alive() is None
+
+
+def test_forget_result_lets_a_session_keep_only_its_current_model():
+    import gc
+    import weakref
+
+    job = jobs.submit(lambda on_step, on_epoch, should_stop: Model(), queue=jobs.JobQueue(1))
+    assert job.join(10)
+    filed = job.claim_if_finished().result  # the page files it as the session's model...
+    alive = weakref.ref(filed)
+    job.forget_result()
+    del filed  # ...and later replaces it with the next run's
+    gc.collect()
+    assert alive() is None and job.snapshot().status == jobs.DONE
+
+
+def test_a_job_past_its_wall_time_stops_like_a_stop_click_and_says_why():
+    def slow(on_step, on_epoch, should_stop):
+        steps = 0
+        while not should_stop():
+            steps += 1
+            on_step(steps)
+            threading.Event().wait(0.01)
+        return {"steps": steps}
+
+    job = jobs.submit(slow, queue=jobs.JobQueue(1), max_seconds=0.2)
+    assert job.join(10)
+    snap = job.snapshot()
+    assert snap.status == jobs.STOPPED and snap.result["steps"] > 0
+    assert "0.2 seconds" in snap.stop_reason and snap.stop_reason.endswith(".")
+
+
+def test_the_wall_time_cap_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv(jobs.MAX_SECONDS_ENV, "600")
+    work = FakeTraining(1)
+    work.run_freely()
+    job = jobs.submit(work, queue=jobs.JobQueue(1))
+    assert job.max_seconds == 600 and job.join(10)
+    monkeypatch.delenv(jobs.MAX_SECONDS_ENV)
+    assert jobs.configured_max_seconds() is None  # no cap unless configured
+    work = FakeTraining(1)
+    work.run_freely()
+    assert jobs.submit(work, queue=jobs.JobQueue(1)).max_seconds is None
+
+
+def test_a_stop_click_leaves_no_server_reason():
+    work = FakeTraining(steps=5)
+    job = jobs.submit(work, queue=jobs.JobQueue(1), max_seconds=60)
+    work.started.wait(5)
+    job.stop()
+    work.run_freely()
+    assert job.join(10)
+    assert job.snapshot().status == jobs.STOPPED and job.snapshot().stop_reason is None
+
+
+def test_one_session_may_have_only_one_job_waiting():
+    queue = jobs.JobQueue(1)
+    running = FakeTraining(3)
+    jobs.submit(running, queue=queue, owner="other")
+    running.started.wait(5)
+    mine = jobs.submit(FakeTraining(3), queue=queue, owner="me")
+    with pytest.raises(jobs.AlreadyQueued, match="already have a job waiting") as refused:
+        jobs.submit(FakeTraining(3), queue=queue, owner="me")
+    assert isinstance(refused.value, jobs.QueueFull)  # pages that catch QueueFull show it
+    assert queue.waiting_count() == 1
+    jobs.submit(FakeTraining(3), queue=queue, owner="someone else").stop()
+    mine.stop()
+    running.run_freely()
+    assert mine.join(10)
+    again = FakeTraining(1)
+    again.run_freely()
+    assert jobs.submit(again, queue=queue, owner="me").join(10)  # once it left the line, a new one is fine
+
+
+def test_the_presenters_job_goes_to_the_head_of_the_line_even_when_it_is_full():
+    queue = jobs.JobQueue(1, max_waiting=2)
+    running = FakeTraining(3)
+    jobs.submit(running, queue=queue)
+    running.started.wait(5)
+    visitors = [jobs.submit(FakeTraining(1), queue=queue) for _ in range(2)]
+    speaker = jobs.submit(FakeTraining(1), queue=queue, priority=True)
+    second_speaker_job = jobs.submit(FakeTraining(1), queue=queue, priority=True)
+    assert speaker.snapshot().position == 1 and second_speaker_job.snapshot().position == 2
+    assert [v.snapshot().position for v in visitors] == [3, 4]
+    for job in [speaker, second_speaker_job, *visitors]:
+        job.stop()
+    running.run_freely()
+
+
+@pytest.mark.parametrize("key, configured, expected", [
+    ("s3cret", "s3cret", True), ("wrong", "s3cret", False), ("", "s3cret", False),
+    (None, "s3cret", False), ("s3cret", "", False), ("", "", False),
+])
+def test_the_presenter_key_is_compared_with_the_configured_one(monkeypatch, key, configured, expected):
+    monkeypatch.setenv(jobs.PRESENTER_KEY_ENV, configured)
+    assert jobs.is_presenter(key) is expected
+    assert jobs.is_presenter(key, expected=configured) is expected

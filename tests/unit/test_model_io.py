@@ -88,7 +88,7 @@ def test_folder_round_trip_and_a_zipped_folder_loads(trained, tmp_path):
     (lambda z: rezip(z, drop={"labels.json"}, add={"labels.json": b"[\"only one\"]"}), "3 outputs"),
     (lambda z: rezip(z, drop={"labels.json"}, add={"labels.json": b"{not json"}), "not valid JSON"),
     (lambda z: rezip(z, drop={"model.safetensors"}, add={"model.safetensors": b"\x00" * 64}),
-     "could not be loaded"),
+     "not a safetensors file"),
 ])
 def test_foreign_or_corrupt_zips_are_refused_with_a_sentence(zipped, make, message):
     with pytest.raises(ModelZipError, match=message) as refused:
