@@ -53,7 +53,7 @@ import itertools
 import os
 import random
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -700,14 +700,13 @@ def _near_pairs(a: list[str], b: list[str], within: bool, neighbours: int) -> di
     return found
 
 
-_near_cache: "OrderedDict[str, list]" = None  # type: ignore[assignment]
+_near_cache: "OrderedDict[str, list] | None" = None
 
 
 def cached_near_duplicate_pairs(texts: Sequence[str]) -> list[tuple[int, int, float]]:
     """near_duplicate_pairs(texts), remembered for the last few files (keyed by a
     digest of the sentences): a page rerun on every click doesn't redo the work."""
     import hashlib
-    from collections import OrderedDict
 
     global _near_cache
     if _near_cache is None:

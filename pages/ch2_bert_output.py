@@ -15,6 +15,7 @@ import streamlit as st
 
 from core import embeddings as emb
 from ui import bert, ch2, charts
+from ui.formats import as_text
 
 ss = st.session_state
 
@@ -102,7 +103,7 @@ for sentence in sentences:
     else:
         missing.append(sentence)
 if missing:
-    st.warning(f"'{word}' isn't a whole word in: " + " · ".join(f"“{s}”" for s in missing)
+    st.warning(f"'{as_text(word)}' isn't a whole word in: " + " · ".join(f"“{as_text(s)}”" for s in missing)
                + ". Those sentences are left out.", icon=":material/info:")
 with col_bank:
     if len(vectors) >= 2:
@@ -111,7 +112,7 @@ with col_bank:
                                           x_labels=[f"{i + 1}." for i in range(len(used))]),
                  key="ch2_bo_bank", height=330)
     else:
-        st.info(f"Give at least two sentences that contain '{word}'.")
+        st.info(f"Give at least two sentences that contain '{as_text(word)}'.")
 if len(vectors) >= 2:
     ids = tokenizer(word, add_special_tokens=False)["input_ids"]
     st.markdown(
@@ -142,7 +143,7 @@ table = pd.DataFrame({
     "mean pooling": [emb.cosine_similarity(mean[0], v) for v in mean[1:]],
 })
 with col_table:
-    st.markdown(f"Cosine similarity with “{text[:60]}{'…' if len(text) > 60 else ''}”")
+    st.markdown(f"Cosine similarity with “{as_text(text[:60])}{'…' if len(text) > 60 else ''}”")
     bar = dict(format="%.2f", min_value=0.0, max_value=1.0, width="small")
     st.dataframe(table, hide_index=True, key="ch2_bo_pooling", column_config={
         "[CLS] pooling": st.column_config.ProgressColumn("[CLS] pooling", **bar),

@@ -17,6 +17,7 @@ import streamlit as st
 from core import embeddings as emb
 from core import projection
 from ui import ch2, charts, settings
+from ui.formats import as_text
 from ui.messages import friendly_error
 
 ss = st.session_state
@@ -209,7 +210,7 @@ if mine:
         on_map = {n.index for n in flat}
         votes = pd.Series([labels[n.index] for n in true]).value_counts()
         with st.container():
-            st.markdown(f"**★ #{i + 1}** “{sentence}”  \nNeighbours vote **{votes.index[0]}** "
+            st.markdown(f"**★ #{i + 1}** “{as_text(sentence)}”  \nNeighbours vote **{as_text(votes.index[0])}** "
                         f"({votes.iloc[0]} of {NEIGHBOURS}) · {len(on_map & {n.index for n in true})} of "
                         f"{NEIGHBOURS} also closest on the map")
             st.dataframe(pd.DataFrame({

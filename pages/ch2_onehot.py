@@ -16,6 +16,7 @@ import streamlit as st
 
 from core import embeddings as emb
 from ui import bert, ch2, charts, settings
+from ui.formats import as_text
 
 ss = st.session_state
 # The toy maps' word positions live in ss["ch2_line"] and ss["ch2_plane"]; the sliders are
@@ -54,7 +55,8 @@ st.markdown(
 if multi:
     st.info(
         "Not one entry of the vocabulary, so not one slot: "
-        + "; ".join(f"**{w}** → {' '.join(tokenizer.convert_ids_to_tokens(pieces[w])) or 'nothing'}" for w in multi)
+        + "; ".join(f"**{as_text(w)}** → {as_text(' '.join(tokenizer.convert_ids_to_tokens(pieces[w])) or 'nothing')}"
+                    for w in multi)
         + ". Each piece would get its own one-hot vector; these words are left out of the comparison below.",
         icon=":material/info:",
     )

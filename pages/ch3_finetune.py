@@ -10,6 +10,8 @@ ui/harvest.py, which publishes the model as st.session_state["finetuned"]
 
 from __future__ import annotations
 
+import functools
+
 import streamlit as st
 
 from core import finetune as ft
@@ -139,11 +141,12 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
     number = ss.get("ch3_run_count", 0) + 1
     name = f"Run {number} · batch {config.batch_size} · lr {config.learning_rate:g} · {config.epochs} ep"
 
-    def work(on_step, on_epoch, should_stop):
-        return ft.finetune(train, evaluation, config, on_step=on_step, on_epoch=on_epoch, should_stop=should_stop)
-
+    # A partial of core's function, not a function defined here: a function of this page
+    # would hold the page's globals, and through them the previous job and its model.
+    work = functools.partial(ft.finetune, train, evaluation, config)
     try:
-        new_job = jobs.submit(work, meta={"name": name, "short": f"Run {number}", "epochs": config.epochs})
+        new_job = jobs.submit(work, meta={"name": name, "short": f"Run {number}", "epochs": config.epochs},
+                              owner=live.session_id(), priority=live.is_speaker())
     except jobs.QueueFull as full:
         friendly_error(str(full))
         return
@@ -237,7 +240,7 @@ def live_panel() -> None:
 st.header("3 · Training")
 notice = ss.get("ch3_notice")
 if notice:
-    (st.error if notice[0] == "error" else st.info)(notice[1])
+    {"error": st.error, "warning": st.warning}.get(notice[0], st.info)(notice[1])
 live_panel()
 
 

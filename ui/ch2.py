@@ -16,7 +16,7 @@ import streamlit as st
 from core import embeddings as emb
 from core import models
 from ui import bert, settings
-from ui.formats import short
+from ui.formats import as_text, short
 from ui.messages import friendly_error
 
 ss = st.session_state
@@ -95,7 +95,7 @@ def describe_unknown(pieces: list[str]) -> str:
     named = []
     for piece in pieces:
         names = [unicodedata.name(ch, f"U+{ord(ch):04X}") for ch in piece[:3]]
-        named.append(f"{piece} ({', '.join(names).title()})")
+        named.append(f"{as_text(piece)} ({', '.join(names).title()})")
     return ", ".join(named)
 
 

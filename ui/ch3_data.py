@@ -16,6 +16,7 @@ import streamlit as st
 
 from core import datasets
 from ui import ch3_charts, charts
+from ui.formats import as_text
 from ui.messages import friendly_error
 
 ss = st.session_state
@@ -102,25 +103,29 @@ def uploaded_data() -> ChosenData | None:
     leaked = datasets.shared_texts(train, evaluation)
     if leaked:
         st.warning(f"{len(leaked)} evaluation sentence(s) also appear in the training file, e.g. "
-                   f"\"{leaked[0]}\": evaluation accuracy will look better than it really is.")
+                   f"\"{as_text(leaked[0])}\": evaluation accuracy will look better than it really is.")
     return ChosenData(train, evaluation, [], "Labels are matched by name across the two files.")
 
 
 def upload_and_inspect(kind: str, label: str, **limits) -> datasets.CsvReport | None:
     """One file uploader, remembered across pages, with what the file holds below it."""
     key, stored_key = f"ch3_{kind}_csv", f"ch3_upload_{kind}"
-    upload = st.file_uploader(label, type=["csv", "txt", "tsv"], key=key)
-    if upload is not None and (ss.get(stored_key) or {}).get("id") != upload.file_id:
-        # A new file: keep its bytes (an uploader forgets them when you change page)
-        # and detect its columns afresh.
+    nonce = ss.get(f"{key}_nonce", 0)
+    upload = st.file_uploader(label, type=["csv", "txt", "tsv"], key=f"{key}_{nonce}",
+                              max_upload_size=datasets.MAX_BYTES // (1024 * 1024))
+    if upload is not None:
+        # A new file: keep its bytes (at most the limit) and detect its columns afresh;
+        # then empty the uploader, so Streamlit holds no second copy for the tab's life.
         ss[stored_key] = {"id": upload.file_id, "name": upload.name, "raw": upload.getvalue()[: datasets.MAX_BYTES + 1]}
         ss.pop(f"ch3_{kind}_text_col", None)
         ss.pop(f"ch3_{kind}_label_col", None)
+        ss[f"{key}_nonce"] = nonce + 1
+        st.rerun()
     stored = ss.get(stored_key)
     if stored is None:
         return None
     if upload is None:
-        st.caption(f"Using **{stored['name']}**, uploaded earlier.")
+        st.caption(f"Using **{as_text(stored['name'])}**.")
         if st.button("Forget this file", key=f"ch3_forget_{kind}"):
             ss.pop(stored_key, None)
             st.rerun()

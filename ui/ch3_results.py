@@ -12,7 +12,7 @@ import streamlit as st
 from core import finetune as ft
 from core.trained import TrainedModel
 from ui import ch3_charts, charts
-from ui.formats import duration, millions, percent
+from ui.formats import as_text, duration, millions, percent
 from ui.messages import friendly_error
 
 ss = st.session_state
@@ -139,7 +139,7 @@ def try_it() -> None:
         return
     probs = ft.predict_proba(model.model, model.tokenizer, [text], model.labels)[0]
     best = max(probs, key=probs.get)
-    st.markdown(f"The model says **{best}** ({percent(probs[best])}).")
+    st.markdown(f"The model says **{as_text(best)}** ({percent(probs[best])}).")
     charts.show(ch3_charts.probabilities(probs), key="ch3_try_chart", height=max(300, 45 * len(probs)))
 
 
@@ -153,7 +153,7 @@ def save_and_load(result, data) -> None:
         if result is not None:
             st.download_button(
                 "Download the fine-tuned model (.zip)",
-                data=lambda: model_io.model_zip_bytes(result),
+                data=lambda: model_io.download_zip_bytes(result),
                 file_name="finetuned-bert.zip", mime="application/zip", on_click="ignore",
                 key="ch3_download", icon=":material/download:",
             )
@@ -162,26 +162,31 @@ def save_and_load(result, data) -> None:
         else:
             st.caption("Train a model to download it.")
     with right:
-        upload = st.file_uploader("Load a fine-tuned model (.zip)", type=["zip"], key="ch3_zip")
-        if upload is None:
-            ss.pop("ch3_zip_id", None)
-            ss.pop("ch3_zip_error", None)
-        elif ss.get("ch3_zip_id") != upload.file_id:  # each upload is read once, not on every rerun
-            ss["ch3_zip_id"] = upload.file_id
+        # The uploader is emptied as soon as its file is read (a new key), so Streamlit
+        # does not keep a copy of the zip for as long as the tab stays open.
+        nonce = ss.get("ch3_zip_nonce", 0)
+        upload = st.file_uploader("Load a fine-tuned model (.zip)", type=["zip"], key=f"ch3_zip_{nonce}",
+                                  max_upload_size=model_io.MAX_UPLOAD_BYTES // (1024 * 1024))
+        if upload is not None:
+            raw, name = upload.getvalue(), upload.name
+            ss["ch3_zip_nonce"] = nonce + 1
             try:
                 with st.spinner("Checking and loading the model…"):
-                    loaded = TrainedModel.loaded(*model_io.load_model_zip(upload.getvalue()), name=upload.name)
+                    loaded = TrainedModel.loaded(*model_io.load_model_zip(raw), name=name)
             except model_io.ModelZipError as error:
                 ss["ch3_zip_error"] = str(error)
             else:
                 ss.pop("ch3_zip_error", None)
                 ss["ch3_loaded"] = loaded
                 ss["finetuned"] = loaded
+            del raw
+            st.rerun()
         if ss.get("ch3_zip_error"):
             friendly_error(f"That zip can't be used: {ss['ch3_zip_error']} Your current model is unchanged.")
         loaded = ss.get("ch3_loaded")
         if loaded is not None:
-            st.success(f"Loaded {loaded.name}: a model with {len(loaded.labels)} labels: {', '.join(loaded.labels)}. "
+            st.success(f"Loaded {as_text(loaded.name)}: a model with {len(loaded.labels)} labels: "
+                       f"{as_text(', '.join(loaded.labels))}. "
                        "It now answers in *Try it* below.")
             if data is not None and st.button("Evaluate it on the current evaluation sentences", key="ch3_eval_loaded"):
                 try:

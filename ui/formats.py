@@ -58,3 +58,13 @@ def millions(n: int) -> str:
 
 def short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
+
+
+_MARKDOWN = set("\\`*_[]!|<>~$")  # inside a sentence, only these change what Markdown shows
+
+
+def as_text(text) -> str:
+    """A visitor's text (a CSV label, a file name, a typed sentence, a model id) made safe to
+    put inside Markdown: every character Markdown would act on is escaped, so
+    `![x](http://…)` shows as those characters instead of making the browser fetch an image."""
+    return "".join("\\" + c if c in _MARKDOWN else c for c in str(text)).replace("\n", " ")

@@ -38,6 +38,7 @@ def finetune_ended() -> None:
     if snap is None:
         return
     result = snap.result
+    job.forget_result()  # filed below: the job must not keep this run's model alive
     if result is None:
         if snap.status == jobs.FAILED:
             ss["ch3_notice"] = ("error", f"The fine-tune failed: {snap.error} Earlier results are kept.")
@@ -48,17 +49,19 @@ def finetune_ended() -> None:
         ss.setdefault("ch3_runs", []).append(
             {"name": job.meta["name"], "short": job.meta["short"], "epochs": list(result.history)})
     learned = bool(result.steps) and (not result.diverged or result.weights_epoch is not None)
-    ss["ch3_notice"] = how_it_ended(result, learned)
+    ss["ch3_notice"] = how_it_ended(result, learned, snap.stop_reason)
     if learned:
         ss["ch3_result"] = result
         ss["finetuned"] = TrainedModel.from_result(result, name=job.meta["name"])
         ss.pop("ch3_loaded", None)
 
 
-def how_it_ended(result, learned: bool) -> tuple[str, str] | None:
+def how_it_ended(result, learned: bool, stop_reason: str | None = None) -> tuple[str, str] | None:
     if result.diverged:
         kept = " The best epoch's weights are kept." if learned else " Earlier results are kept."
         return "error", f"Training stopped: {result.diverged}{kept}"
+    if result.cancelled and stop_reason:
+        return "warning", f"{stop_reason} Everything learned so far is kept." if learned else stop_reason
     if result.cancelled:
         if not learned:
             return "info", "Stopped before the first step: nothing was learned."
@@ -67,6 +70,8 @@ def how_it_ended(result, learned: bool) -> tuple[str, str] | None:
     if result.stopped_early:
         return "info", (f"Early stopping: evaluation accuracy stopped improving; "
                         f"the weights of epoch {result.best_epoch} are kept.")
+    if getattr(result, "warning", None):
+        return "warning", result.warning
     return None
 
 
@@ -77,6 +82,7 @@ def lesson_ended() -> None:
     if snap is None:
         return
     key = job.meta["key"]
+    job.forget_result()
     if snap.status == jobs.FAILED:
         ss["ch4_notice"] = (key, "error", f"The experiment could not run: {snap.error} Earlier results are kept.")
     elif snap.result is None:
@@ -84,6 +90,7 @@ def lesson_ended() -> None:
     else:
         ss.setdefault("ch4_live", {})[key] = snap.result
         if snap.result.get("stopped"):
-            ss["ch4_notice"] = (key, "warning", snap.result.get("message") or "Stopped midway; partial results kept.")
+            ss["ch4_notice"] = (key, "warning", snap.stop_reason or snap.result.get("message")
+                                or "Stopped midway; partial results kept.")
         else:
             ss.pop("ch4_notice", None)

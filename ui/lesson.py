@@ -37,7 +37,7 @@ import streamlit as st
 
 from core import hardware, jobs, lessons, models
 from ui import charts, live, settings
-from ui.formats import duration
+from ui.formats import as_text, duration
 from ui.messages import friendly_error
 
 ss = st.session_state
@@ -243,10 +243,10 @@ def source_line(result: dict, origin: str) -> None:
 def results_file_panel() -> None:
     loaded = ss.get("ch4_file")
     if loaded:
-        st.caption(f"Showing {ss.get('ch4_file_name')}: computed **{_when(loaded.created)}** on "
+        st.caption(f"Showing {as_text(ss.get('ch4_file_name'))}: computed **{_when(loaded.created)}** on "
                    f"**{hardware.describe(loaded.machine)}**.")
     upload = st.file_uploader("A results file written by `python -m core.lessons run … --output FILE`",
-                              type=["json"], key="ch4_upload")
+                              type=["json"], key="ch4_upload", max_upload_size=lessons.MAX_RESULTS_MB)
     if upload is not None and ss.get("ch4_upload_seen") != upload.file_id:
         ss["ch4_upload_seen"] = upload.file_id
         try:
@@ -260,7 +260,7 @@ def results_file_panel() -> None:
         st.rerun()
     message = ss.get("ch4_upload_message")
     if message:
-        (st.success if message[0] == "success" else st.error)(message[1])
+        (st.success if message[0] == "success" else st.error)(as_text(message[1]))
     live_results = ss.setdefault("ch4_live", {})
     merged = lessons.merged(loaded, live_results) if (loaded or live_results) else None
     if merged is not None:
@@ -293,17 +293,20 @@ def start(key: str, experiment_settings) -> None:
         ss["ch4_notice"] = (key, "error", problems[0])
         return
 
-    def work(on_step, on_epoch, should_stop):
-        return lessons.run_experiment(key, experiment_settings, should_stop=should_stop, on_progress=on_step)
-
+    work = functools.partial(_run_experiment, key, experiment_settings)
     try:
-        job = jobs.submit(work, meta={"key": key, "title": lessons.EXPERIMENTS[key].title})
+        job = jobs.submit(work, meta={"key": key, "title": lessons.EXPERIMENTS[key].title},
+                          owner=live.session_id(), priority=live.is_speaker())
     except jobs.QueueFull as full:
         ss["ch4_notice"] = (key, "error", str(full))
         return
     live.stop_when_tab_closes("ch4_lessons", job)
     ss["ch4_job"] = job
     ss.pop("ch4_notice", None)
+
+
+def _run_experiment(key, experiment_settings, on_step, on_epoch, should_stop):
+    return lessons.run_experiment(key, experiment_settings, should_stop=should_stop, on_progress=on_step)
 
 
 def busy() -> bool:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import streamlit as st
+
+from core import jobs
 
 # How often a running job's view redraws. Measured with the demo fine-tune watched in
 # headless Chromium on the same 2-core machine: 0.5 s -> 22 s, 1 s -> 14 s (as fast as
@@ -25,6 +29,31 @@ def while_running(job, draw, poll_seconds: float = POLL_SECONDS) -> None:
         draw(snap, running)
 
     panel()
+
+
+def session_id() -> str:
+    """Who submits a job: one id per browser session, so a visitor has at most one
+    job waiting in each line (core/jobs.py)."""
+    return st.session_state.setdefault("_session_id", uuid.uuid4().hex)
+
+
+def is_speaker() -> bool:
+    """The presenter's jobs go to the head of every line. The speaker opens the app once
+    with ?speaker=<key>, the key set as PRESENTER_KEY in Streamlit's secrets or in the
+    environment; the key leaves the address bar at once (it may be on a projector)."""
+    state = st.session_state
+    offered = st.query_params.get("speaker")
+    if offered is not None:
+        del st.query_params["speaker"]
+        state["_speaker"] = jobs.is_presenter(offered, expected=_secret("PRESENTER_KEY"))
+    return bool(state.get("_speaker"))
+
+
+def _secret(name: str) -> str | None:
+    try:
+        return st.secrets.get(name)
+    except Exception:  # noqa: BLE001 - no secrets file at all is the normal case
+        return None
 
 
 def _stop_jobs_of_closed_tab(jobs_by_page: dict) -> None:

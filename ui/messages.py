@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.formats import as_text
+
 
 def friendly_error(message: str) -> None:
-    st.error(message, icon=":material/warning:")
+    """The sentence is shown as plain text: it often quotes what the visitor typed or uploaded."""
+    st.error(as_text(message), icon=":material/warning:")

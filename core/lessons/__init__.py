@@ -39,7 +39,7 @@ from core.lessons.noise import NoiseSettings, count_flipped, label_noise
 from core.lessons.other_models import TALK_MODEL_ACCURACY, ModelSettings, models_compared
 from core.lessons.overfitting import FittingSettings, best_epoch, early_stopping_epoch, fitting
 from core.lessons.registry import EXPERIMENTS, Experiment, run_experiment, settings_for, summary_line
-from core.lessons.results import (PRECOMPUTED, RESULTS_FORMAT, RESULTS_VERSION, ResultsFile, ResultsFileError,
+from core.lessons.results import (MAX_RESULTS_MB, PRECOMPUTED, RESULTS_FORMAT, RESULTS_VERSION, ResultsFile, ResultsFileError,
                                   load_precomputed, load_results, merged, new_results, save_results)
 from core.lessons.speed import HardwareSettings, hardware_speed
 from core.lessons.weight_alpha import WeightSettings, weights
@@ -53,7 +53,7 @@ __all__ = [
     "DuplicatePair", "similar_pairs", "find_near_duplicates", "best_epoch", "early_stopping_epoch",
     "TALK_MODEL_ACCURACY",
     "Experiment", "EXPERIMENTS", "settings_for", "run_experiment", "summary_line",
-    "RESULTS_FORMAT", "RESULTS_VERSION", "PRECOMPUTED", "ResultsFileError", "ResultsFile", "new_results",
+    "MAX_RESULTS_MB", "RESULTS_FORMAT", "RESULTS_VERSION", "PRECOMPUTED", "ResultsFileError", "ResultsFile", "new_results",
     "save_results", "load_results", "merged", "load_precomputed",
     "main",
 ]

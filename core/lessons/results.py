@@ -68,6 +68,10 @@ def save_results(results: ResultsFile, path) -> Path:
     return path
 
 
+# A results file for all seven lessons is about 60 KB; a bigger one is not ours.
+MAX_RESULTS_MB = 5
+
+
 def load_results(source) -> ResultsFile:
     """Read and check a results file (a path, or the bytes/str of an upload).
 
@@ -83,6 +87,9 @@ def load_results(source) -> ResultsFile:
                 raise ResultsFileError(f"{name} does not exist.")
             text = path.read_text(encoding="utf-8")
         elif isinstance(source, bytes):
+            if len(source) > MAX_RESULTS_MB * 1024 * 1024:
+                raise ResultsFileError(f"{name} is {len(source) / 1e6:.0f} MB; a lessons results file "
+                                       f"is at most {MAX_RESULTS_MB} MB.")
             text = source.decode("utf-8")
         else:
             text = str(source)

@@ -12,3 +12,11 @@ def open_page(name: str, timeout: float = 60) -> AppTest:
     at.switch_page(f"pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+def uploader(at: AppTest, key: str):
+    """The page's file uploader whose key starts with `key`: the app gives an uploader
+    a new key once it has read its file (so Streamlit drops its copy)."""
+    found = [w for w in at.get("file_uploader") if str(w.key or "").startswith(key)]
+    assert len(found) == 1, [w.key for w in at.get("file_uploader")]
+    return found[0]

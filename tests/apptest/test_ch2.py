@@ -20,7 +20,8 @@ def open_page(name: str) -> AppTest:
 
 
 def texts(elements) -> str:
-    return "\n".join(str(e.value) for e in elements)
+    """What the reader sees: Markdown's backslash escapes (of a visitor's text) removed."""
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(e.value) for e in elements))
 
 
 def charts(at) -> dict:

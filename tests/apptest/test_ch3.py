@@ -7,6 +7,7 @@ the job doesn't tick in AppTest: tests wait for the worker, then run() again.
 
 import io
 import json
+import re
 import threading
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import finetune as ft
 from core import jobs
+from apptest_pages import uploader
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = "pages/ch3_finetune.py"
@@ -63,7 +65,8 @@ def train_to_the_end(at):
 
 
 def texts(at, kind):
-    return [element.value for element in getattr(at, kind)]
+    """What the reader sees: Markdown's backslash escapes (of a visitor's text) removed."""
+    return [re.sub(r"\\(.)", r"\1", str(element.value)) for element in getattr(at, kind)]
 
 
 def chart_titles(at):
@@ -244,7 +247,7 @@ def test_download_zip_loads_back_and_bad_zips_get_a_message(tiny_bert_dir):
     assert at.get("download_button")  # the page offers the zip
     saved = model_io.model_zip_bytes(result)  # exactly what the download button serves
 
-    at.file_uploader(key="ch3_zip").set_value(("finetuned-bert.zip", saved, "application/zip")).run()
+    uploader(at, "ch3_zip_").set_value(("finetuned-bert.zip", saved, "application/zip")).run()
     assert not at.exception, at.exception
     assert any("Loaded finetuned-bert.zip" in text for text in texts(at, "success"))
     loaded = at.session_state["finetuned"]
@@ -253,7 +256,7 @@ def test_download_zip_loads_back_and_bad_zips_get_a_message(tiny_bert_dir):
     before = ft.predict_proba(result.model, result.tokenizer, ["my card was declined"], result.labels)[0]
     assert same == pytest.approx(before, abs=1e-5)  # the same weights came back
 
-    at.file_uploader(key="ch3_zip").set_value(("broken.zip", b"PK\x03\x04 not really a zip", "application/zip")).run()
+    uploader(at, "ch3_zip_").set_value(("broken.zip", b"PK\x03\x04 not really a zip", "application/zip")).run()
     assert not at.exception, at.exception
     assert any("That zip can't be used" in text and "not a zip" in text for text in texts(at, "error"))
     assert at.session_state["finetuned"] is loaded  # nothing lost
@@ -261,7 +264,7 @@ def test_download_zip_loads_back_and_bad_zips_get_a_message(tiny_bert_dir):
     foreign = io.BytesIO()
     with zipfile.ZipFile(foreign, "w") as archive:
         archive.writestr("pytorch_model.bin", b"\x80\x04 pickle")
-    at.file_uploader(key="ch3_zip").set_value(("other.zip", foreign.getvalue(), "application/zip")).run()
+    uploader(at, "ch3_zip_").set_value(("other.zip", foreign.getvalue(), "application/zip")).run()
     assert any("pickle" in text for text in texts(at, "error"))
     assert at.session_state["ch3_result"] is result
     assert "Confusion matrix (evaluation sentences)" in chart_titles(at)
@@ -275,7 +278,7 @@ GOOD_CSV = ("sentence,category\n"
 
 
 def upload(at, kind, name, content):
-    at.file_uploader(key=f"ch3_{kind}_csv").set_value((name, content, "text/csv"))
+    uploader(at, f"ch3_{kind}_csv_").set_value((name, content, "text/csv"))
     return at.run()
 
 
