@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 from concurrent.futures import TimeoutError as FutureTimeout
 from http import HTTPStatus
@@ -183,6 +184,10 @@ class PredictHandler(BaseHTTPRequestHandler):
     def send_error(self, code, message=None, explain=None) -> None:
         """http.server's own errors (a garbled request line, a header too long) as JSON too."""
         self.close_connection = True
+        # A request line too garbled to name its version parses as HTTP/0.9, for which
+        # http.server writes no status line at all: answer it as HTTP/1.0 instead.
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
         try:
             self._json(HTTPStatus(code), {"error": message or HTTPStatus(code).phrase})
         except (OSError, ValueError):
@@ -254,6 +259,14 @@ class PredictServer(ThreadingHTTPServer):
             with self._open_lock:
                 self._open.discard(request)
             self._slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up mid-request is normal on the internet: say nothing.
+        Anything else gets one line on the console, not a traceback."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        print(f"error serving {client_address[0]}: {one_line(error)}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         """Stop, drain, and leave no thread behind. Call from any thread but the one
