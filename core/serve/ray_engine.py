@@ -96,6 +96,7 @@ class RayEngine:
         self.max_batch_size, self.batch_wait_s = max_batch_size, batch_wait_s
         self.labels = json.loads((Path(self.folder) / "labels.json").read_text(encoding="utf-8"))
         self.ray = start_ray(replica_cpus)
+        logging.getLogger("ray.serve").setLevel(logging.ERROR)   # no INFO line per app step
         # No Ray HTTP proxy: our own front end is the only door, on the port asked for.
         serve.start(proxy_location="Disabled", logging_config={"log_level": "ERROR"})
         self.handle = serve.run(batched_deployment(self.folder, max_batch_size, batch_wait_s, max_length,
@@ -121,9 +122,10 @@ class RayEngine:
         from ray import serve
 
         try:
-            serve.delete(APP_NAME)
-            if self.ray == "local":      # on a shared cluster, Serve itself stays up for others
-                serve.shutdown()
+            if self.ray == "local":
+                serve.shutdown()         # deletes the app too
+            else:                        # on a shared cluster, Serve itself stays up for others
+                serve.delete(APP_NAME)
         finally:
             if self.ray in ("local", "cluster"):
                 ray.shutdown()           # local: stops Ray; cluster: only disconnects
