@@ -65,18 +65,25 @@ def build_engine(args):
                        batch_wait_s=args.wait_ms / 1000, max_queue=args.max_queue)
 
 
-def load_in_background(server: PredictServer, args) -> threading.Thread:
-    def load():
+def run_engine_thread(server: PredictServer, args, stopping: threading.Event) -> threading.Thread:
+    """Load the model while the port already answers /health with 503, then wait for
+    `stopping` and close the server (draining) from this same thread: a local Ray's
+    processes die with the THREAD that started them (Linux's parent-death signal),
+    so that thread must outlive the serving and be the one that shuts Ray down."""
+
+    def run():
         try:
             server.engine = build_engine(args)
         except Exception as error:  # noqa: BLE001 - reported on the console and by /health
             server.load_error = f"The model could not be loaded: {one_line(error)}"
             print(f"error: {server.load_error}", file=sys.stderr, flush=True)
-            return
-        print(f"ready: {server.url}/predict ({args.engine} engine, batches of up to {args.max_batch}, "
-              f"wait {args.wait_ms:g} ms)", file=sys.stderr, flush=True)
+        else:
+            print(f"ready: {server.url}/predict ({args.engine} engine, batches of up to {args.max_batch}, "
+                  f"wait {args.wait_ms:g} ms)", file=sys.stderr, flush=True)
+        stopping.wait()
+        server.close()
 
-    thread = threading.Thread(target=load, name="model-loader", daemon=True)
+    thread = threading.Thread(target=run, name="model-engine", daemon=True)
     thread.start()
     return thread
 
@@ -94,18 +101,19 @@ def main(argv=None) -> int:
         print(f"error: can't listen on {args.host}:{args.port}: {error.strerror or error}", file=sys.stderr)
         return 2
     print(f"loading {args.model}; /health answers 200 when ready at {server.url}", file=sys.stderr, flush=True)
-    loader = load_in_background(server, args)
-    # SIGTERM (docker stop, systemd) stops like Ctrl-C does.
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)   # docker stop, systemd: the same clean stop
+    # Serving starts first: server.close() waits for serve_forever, so it must be running.
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="predict-http")
     serving.start()
+    stopping = threading.Event()
+    engine_thread = run_engine_thread(server, args, stopping)
     try:
         while serving.is_alive():
             serving.join(0.5)
     except KeyboardInterrupt:
         print("stopping: answering the requests already queued", file=sys.stderr, flush=True)
     finally:
-        loader.join(60)           # an engine half-built would be left running otherwise
-        server.close()
+        stopping.set()                 # the engine thread drains and closes everything
+        engine_thread.join(120)
         serving.join(5)
     return 0

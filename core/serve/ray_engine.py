@@ -34,6 +34,9 @@ class RayUnavailable(RuntimeError):
 
 
 def import_serve():
+    # Ray's C++ crash reporter would take over SIGTERM (printing a stack and aborting);
+    # our CLI's own handler stops cleanly instead. Read when ray is first imported.
+    os.environ.setdefault("RAY_DISABLE_FAILURE_SIGNAL_HANDLER", "1")
     try:
         from ray import serve
     except ImportError:
