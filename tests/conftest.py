@@ -51,3 +51,22 @@ def tiny_bert_dir(tmp_path_factory) -> str:
     )
     BertModel(config).save_pretrained(folder)
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tiny_bert_dir, tmp_path_factory) -> str:
+    """The tiny BERT as a 3-label sequence classifier, saved exactly as
+    `python -m core.finetune --output DIR` saves one (random head: untrained)."""
+    import torch
+    from transformers import AutoTokenizer, BertForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    from core.model_io import save_model_folder
+
+    hf_logging.set_verbosity_error()
+    torch.manual_seed(0)
+    model = BertForSequenceClassification.from_pretrained(tiny_bert_dir, num_labels=3)
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    folder = tmp_path_factory.mktemp("tiny-classifier")
+    save_model_folder(model, folder, tokenizer, ["credit", "lead time", "price"])
+    return str(folder)
