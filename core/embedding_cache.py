@@ -7,6 +7,7 @@ the first computation took are kept with them, so a model that needs them can
 still be charged honestly for the BERT pass it relies on.
 
     embed_texts(texts, model_id=BUNDLED, tokenizer=None, encoder=None) -> Embedded(vectors, seconds)
+    is_cached(texts, model_id=BUNDLED) -> True when embed_texts would answer at once
     encoder_bytes(model_id) -> size of the encoder's weights file (what serving it costs on disk)
 """
 
@@ -72,6 +73,13 @@ def embed_texts(texts: Sequence[str], model_id: str = models.BUNDLED, pooling: s
         while len(_cache) > MAX_CACHED_SETS:
             _cache.popitem(last=False)
     return found
+
+
+def is_cached(texts: Sequence[str], model_id: str = models.BUNDLED, pooling: str = "mean") -> bool:
+    """True when embed_texts(texts, model_id) would come from the cache: a page can
+    then use it at once instead of starting a background job for the BERT pass."""
+    with _lock:
+        return _key([str(t) for t in texts], model_id, pooling) in _cache
 
 
 def encoder_bytes(model_id: str = models.BUNDLED) -> int:

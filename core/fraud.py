@@ -16,6 +16,7 @@ send to a person for review, or block.
     confusion_at(scores, y, threshold) -> Confusion (tp, fp, fn, tn, accuracy, precision, recall)
     pr_curve(scores, y) -> PRCurve;  average_precision(scores, y) -> float
     cheapest_threshold(scores, y, cost_missed_fraud, cost_false_alarm) -> ThresholdChoice
+    cost_curve(scores, y, cost_missed_fraud, cost_false_alarm, points) -> (thresholds, costs), for a chart
     decision_bands(scores, y, review_at, block_at) -> [Band(allow), Band(review), Band(block)]
 """
 
@@ -389,6 +390,21 @@ def cheapest_threshold(scores, y, cost_missed_fraud: float, cost_false_alarm: fl
     tp_b, fp_b = int(all_tp[best]), int(all_fp[best])
     return ThresholdChoice(threshold, float(costs[best]),
                            Confusion(tp_b, fp_b, positives - tp_b, negatives - fp_b))
+
+
+def cost_curve(scores, y, cost_missed_fraud: float, cost_false_alarm: float,
+               points: int = 201) -> tuple[np.ndarray, np.ndarray]:
+    """The total cost of flagging at or above each of `points` thresholds evenly
+    spaced from 0 to 1, for a chart (cheapest_threshold finds the exact minimum)."""
+    _check_costs(cost_missed_fraud, cost_false_alarm)
+    scores = np.asarray(scores, dtype=float)
+    y = np.asarray(y, dtype=bool)
+    thresholds = np.linspace(0.0, 1.0, points)
+    fraud_scores, legit_scores = np.sort(scores[y]), np.sort(scores[~y])
+    # Below the threshold: searchsorted counts the scores under it, i.e. the rows let through.
+    missed = np.searchsorted(fraud_scores, thresholds, side="left")
+    alarms = len(legit_scores) - np.searchsorted(legit_scores, thresholds, side="left")
+    return thresholds, missed * cost_missed_fraud + alarms * cost_false_alarm
 
 
 @dataclass(frozen=True)

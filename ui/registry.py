@@ -43,7 +43,11 @@ CH4 = Chapter("4 · Lessons",
               "The talk's hard-won lessons, run as experiments: diverse data, label noise, batch size, "
               "over- and underfitting, other models, weight diagnostics, hardware.")
 
-CHAPTERS = (START, CH1, CH2, CH3, CH4)
+CH5 = Chapter("5 · Which model?",
+              "Deep learning is one tool among several: rules first, a competition on what the business needs, "
+              "why accuracy lies on fraud, and where labels come from.")
+
+CHAPTERS = (START, CH1, CH2, CH3, CH4, CH5)
 
 # In the order the talk tells it: Next on each page leads to the line below it.
 PAGES = (
@@ -64,6 +68,10 @@ PAGES = (
     Page("pages/ch4_models.py", "Other models", ":material/swap_horiz:", CH4.title),
     Page("pages/ch4_weights.py", "Weights without data", ":material/monitor_weight:", CH4.title),
     Page("pages/ch4_hardware.py", "Hardware", ":material/memory:", CH4.title),
+    Page("pages/ch5_rules.py", "Rules first", ":material/rule:", CH5.title),
+    Page("pages/ch5_compete.py", "A model competition", ":material/leaderboard:", CH5.title, light=False),
+    Page("pages/ch5_fraud.py", "When accuracy lies", ":material/credit_card_off:", CH5.title, light=False),
+    Page("pages/ch5_labels.py", "Where labels come from", ":material/label:", CH5.title, light=False),
 )
 
 HOME = PAGES[0]

@@ -1,0 +1,143 @@
+"""Chapter 5 · A model competition: every model on the same split, scored on what a business pays for."""
+
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+from core import compete, rules
+from core.compete_arms import human_bytes
+from ui import ch5, ch5_charts, charts, settings
+from ui.ch3_data import shipped, uploaded_data
+from ui.messages import friendly_error
+
+ss = st.session_state
+SHIPPED, UPLOAD = "The shipped cancellation reasons", "My own CSV files"
+SORTS = {"accuracy": "accuracy", "macro_f1": "macro-F1", "worst_recall": "worst-class recall",
+         "fit_seconds": "fit seconds", "ms_per_prediction": "ms per prediction", "size_bytes": "size on disk"}
+DEFAULTS = {"ch5_compete_source": SHIPPED, "ch5_compete_min": 0.90, "ch5_compete_sort": "accuracy"}
+
+
+@st.cache_data(show_spinner="Fitting the models that need no BERT…", max_entries=16)
+def classic_board(train, test, test_name: str, rules_text: str) -> compete.Leaderboard:
+    """Majority, keyword rules (the visitor's, from the Rules page), TF-IDF and the tree: under a second."""
+    try:
+        keyword_rules = rules.parse_rules(rules_text) if set(train.label_names) <= set(rules.LABELS) else None
+    except rules.RulesError:
+        keyword_rules = None   # the Rules page says what is wrong; here the shipped rules stand in
+    arms = [a for a in compete.ARMS if a not in compete.EMBEDDING_ARMS]
+    return compete.run_competition(train, test, arms=arms, rules=keyword_rules, recorded=False, test_name=test_name)
+
+
+def finetuned_row(test, labels) -> tuple[list, list]:
+    """([the session's fine-tuned BERT], []) or ([the recorded run], []) or ([], [why it sits out])."""
+    trained = ss.get("finetuned")
+    if trained is None:
+        recorded = compete.recorded_arm(test)
+        return ([recorded] if recorded else []), []
+    missing = [label for label in test.label_names if label not in trained.labels]
+    if missing:
+        return [], [f'{trained.name} does not know the label "{missing[0]}", so it sits this one out.']
+    key = (id(trained.model), ch5.shipped_key(test))
+    if ss.get("ch5_compete_ft", (None,))[0] != key:
+        with st.spinner(f"Scoring {trained.name} on the same sentences…"):
+            ss["ch5_compete_ft"] = (key, compete.finetuned_arm(trained, test, labels))
+    return [ss["ch5_compete_ft"][1]], []
+
+
+def table(rows, pick_key):
+    return pd.DataFrame([{
+        "pick": "★" if r.key == pick_key else "", "model": r.name + (" (recorded)" if r.recorded else ""),
+        "accuracy": 100 * r.accuracy, "macro-F1": r.macro_f1, "worst-class recall": 100 * r.worst_recall,
+        "worst class": r.worst_class, "fit s": r.fit_seconds, "ms / prediction": r.ms_per_prediction,
+        "size (MB)": r.size_bytes / 2**20, "note": r.note} for r in rows])
+
+
+def chosen_data(source: str):
+    """(train, test, test name, shipped?) or None, with the reason on the page."""
+    if source == SHIPPED:
+        return shipped("train"), shipped("eval"), "eval", True
+    chosen = uploaded_data()
+    if chosen is None:
+        st.info("Upload a training CSV (the same checks as chapter 3); without a test file, a stratified "
+                "share of it is held out.", icon=":material/upload_file:")
+        return None
+    try:
+        compete.check_split(chosen.train, chosen.eval)
+    except compete.CompetitionError as error:
+        friendly_error(str(error))
+        return None
+    return chosen.train, chosen.eval, "your test sentences", False
+
+
+def show_leaderboard(train, test, test_name: str, is_shipped: bool, min_accuracy: float, sort: str) -> None:
+    board = classic_board(train, test, test_name, ss.get("ch5_rules_text", rules.DEFAULT_RULES_TEXT))
+    pick_slot, table_slot, progress_slot = st.container(), st.container(), st.container()
+    with progress_slot:
+        embedded = ch5.computed(
+            ("compete", ch5.shipped_key(train, test)), "Embedding every sentence with BERT for the two arms on its vectors",
+            lambda: compete.run_competition(train, test, arms=compete.EMBEDDING_ARMS, recorded=False,
+                                            test_name=test_name),
+            shared=is_shipped)
+    bert_rows, why_not = finetuned_row(test, board.labels)
+    board = dataclasses.replace(
+        board, rows=board.rows + (embedded.rows if embedded else ()) + tuple(bert_rows),
+        skipped=board.skipped + (embedded.skipped if embedded else ()) + tuple(why_not))
+    pick = compete.cheapest_good_enough(board.rows, min_accuracy)
+
+    with pick_slot:
+        (st.success if pick else st.warning)(compete.pick_sentence(board.rows, min_accuracy),
+                                             icon=":material/emoji_events:" if pick else ":material/warning:")
+    with table_slot:
+        st.dataframe(table(board.sorted_rows(sort), pick.key if pick else None), hide_index=True, key="ch5_compete_table",
+                     column_config={
+                         "pick": st.column_config.TextColumn("", width=30),
+                         "model": st.column_config.TextColumn(width="large"),
+                         "accuracy": st.column_config.NumberColumn(format="%.1f%%"),
+                         "macro-F1": st.column_config.NumberColumn(format="%.3f"),
+                         "worst-class recall": st.column_config.NumberColumn(format="%.0f%%"),
+                         "fit s": st.column_config.NumberColumn(format="%.3f"),
+                         "ms / prediction": st.column_config.NumberColumn(format="%.4f"),
+                         "size (MB)": st.column_config.NumberColumn(format="%.3f"),
+                     })
+        st.caption(f"{board.train_rows} training sentences, {board.test_rows} test ({board.test_name}); measured here, "
+                   "on this machine, now, except rows marked recorded. Click a column to sort. Sizes are each model "
+                   "serialized for real; the BERT arms carry BERT's "
+                   f"{human_bytes(max((r.size_bytes for r in board.rows), default=0))} of weights, without which they "
+                   "can't predict.")
+    for sentence in board.skipped:
+        st.info(sentence, icon=":material/info:")
+
+    chart_col, text_col = st.columns([1.3, 1])
+    with chart_col:
+        charts.show(ch5_charts.leaderboard_scatter(board.rows, min_accuracy, pick.key if pick else None),
+                    key="ch5_compete_chart", height=420, title="Accuracy against the cost of one prediction")
+    with text_col:
+        st.markdown(
+            "**The interview's advice:** before paying for deep learning, run a competition of three to five models "
+            "on your data and see which is best on accuracy and precision, and also which is cheapest and fastest; "
+            "sometimes a rule or a simpler model beats the deep one outright. Here the business question is the "
+            "slider: *how accurate is enough?* Everything above the dashed line is good enough; the star is the "
+            "cheapest of those to run.")
+        st.caption("Like PyCaret's `compare_models` grid and AutoGluon's leaderboard, the table reports fit and "
+                   "prediction time beside the scores. The fine-tuned BERT is yours from chapter 3 when this session "
+                   "trained one, else a recorded run of chapter 3's demo (labelled).")
+        if board.tree_rules:
+            with st.expander("The decision tree's first questions, as rules"):
+                st.caption('"expensive <= 0.5" reads: the sentence does not contain "expensive".')
+                st.code(board.tree_rules, language=None)
+
+
+st.title("A model competition")
+st.markdown("#### Same training sentences, same test sentences: which model is good enough, and cheapest?")
+settings.keep(DEFAULTS, allowed={"ch5_compete_source": (SHIPPED, UPLOAD), "ch5_compete_min": settings.Between(0.5, 1),
+                                 "ch5_compete_sort": SORTS})
+source_col, min_col, sort_col = st.columns([1.2, 1.4, 1])
+source = source_col.radio("Data", (SHIPPED, UPLOAD), key="ch5_compete_source", label_visibility="collapsed")
+min_accuracy = min_col.slider("Good enough: minimum accuracy", 0.5, 1.0, step=0.01, key="ch5_compete_min",
+                              format="%.2f")
+sort = sort_col.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="ch5_compete_sort")
+
+data = chosen_data(source)
+if data is not None:
+    show_leaderboard(*data, min_accuracy, sort)

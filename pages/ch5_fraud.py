@@ -1,0 +1,148 @@
+"""Chapter 5 · When accuracy lies: synthetic card fraud, where "always legit" is 99% accurate and useless."""
+
+import pandas as pd
+import streamlit as st
+
+from core import fraud
+from ui import ch5_charts, charts, settings
+from ui.formats import percent
+
+ss = st.session_state
+ROWS, FRAUD_RATE = 20_000, 0.008
+MODELS = [m for m in fraud.FRAUD_MODELS if m != "always legit"]
+DEFAULTS = {"ch5_fraud_model": "gradient-boosted trees", "ch5_fraud_weights": False, "ch5_fraud_encoding": "one-hot",
+            "ch5_fraud_threshold": 0.5, "ch5_fraud_missed": 500, "ch5_fraud_alarm": 10, "ch5_fraud_seed": 0,
+            "ch5_fraud_bands": (0.2, 0.8)}
+ALLOWED = {"ch5_fraud_model": MODELS, "ch5_fraud_encoding": fraud.ENCODINGS,
+           "ch5_fraud_threshold": settings.Between(0, 1), "ch5_fraud_missed": settings.Between(0, 100_000),
+           "ch5_fraud_alarm": settings.Between(0, 100_000), "ch5_fraud_seed": range(0, 1000),
+           "ch5_fraud_bands": settings.Between(0, 1)}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def transactions(seed: int) -> fraud.Transactions:
+    return fraud.generate_transactions(ROWS, FRAUD_RATE, seed)
+
+
+@st.cache_data(show_spinner="Fitting four models on 14,000 transactions…", max_entries=16)
+def fitted(seed: int, encoding: str, class_weights: bool) -> fraud.FraudRun:
+    return fraud.fit_fraud_models(transactions(seed), encoding, class_weights, seed=seed)
+
+
+def money(x: float) -> str:
+    return f"${x:,.0f}"
+
+
+st.title("When accuracy lies")
+st.markdown(f"#### {ROWS:,} synthetic card transactions, {FRAUD_RATE:.1%} fraud. A model that says *legit* every "
+            "time is very accurate, and catches nothing.")
+settings.keep(DEFAULTS, allowed=ALLOWED)
+
+knobs, middle, right = st.columns([1, 1.15, 1.25])
+with knobs:
+    name = st.selectbox("Model", MODELS, key="ch5_fraud_model")
+    weights = st.toggle("Class weights: a fraud counts as much as all legit rows together", key="ch5_fraud_weights")
+    threshold = st.slider("Threshold: flag at or above this fraud score", 0.0, 1.0, step=0.01,
+                          key="ch5_fraud_threshold")
+    cost_left, cost_right = st.columns(2)
+    missed_cost = cost_left.number_input("A missed fraud costs $", 0, 100_000, step=50, key="ch5_fraud_missed")
+    alarm_cost = cost_right.number_input("A false alarm costs $", 0, 100_000, step=5, key="ch5_fraud_alarm")
+
+run = fitted(int(ss["ch5_fraud_seed"]), ss["ch5_fraud_encoding"], weights)
+scores, y = run.scores(name), run.y_test
+report = fraud.threshold_report(scores, y, threshold, float(missed_cost), float(alarm_cost))
+legit_only = fraud.confusion_at(run.scores("always legit"), y, 0.5)
+with knobs:
+    cheapest = report.cheapest
+    st.button(f"Use the cheapest threshold ({min(cheapest.threshold, 1.0):.2f})", key="ch5_fraud_cheapest",
+              icon=":material/savings:", on_click=settings.set_values,
+              args=({"ch5_fraud_threshold": round(min(cheapest.threshold, 1.0), 2)},))
+
+with middle:
+    a, b = st.columns(2)
+    a.metric('"Always legit": accuracy', percent(legit_only.accuracy),
+             help=f"It lets all {run.test_frauds} frauds of the {len(y):,} test transactions through.")
+    b.metric('"Always legit": frauds caught', f"0 of {run.test_frauds}")
+    c, d = st.columns(2)
+    c.metric(f"{name}: accuracy", percent(report.confusion.accuracy))
+    d.metric("frauds caught (recall)", f"{report.confusion.tp} of {run.test_frauds}")
+    charts.show(ch5_charts.fraud_confusion(report.confusion), key="ch5_fraud_confusion", height=250)
+with right:
+    e, f = st.columns(2)
+    e.metric("precision: flags that were fraud", percent(report.confusion.precision))
+    f.metric("cost at this threshold", money(report.cost),
+             delta=f"{money(report.cost - cheapest.cost)} above the cheapest" if report.cost > cheapest.cost else None,
+             delta_color="inverse")
+    thresholds, costs = fraud.cost_curve(scores, y, float(missed_cost), float(alarm_cost))
+    charts.show(ch5_charts.fraud_cost(thresholds, costs, threshold, cheapest), key="ch5_fraud_cost", height=300)
+
+st.markdown(
+    f"The test set holds {len(y):,} transactions, {run.test_frauds} of them fraud; the models learned from the other "
+    f"{run.train_rows:,} ({run.train_frauds} fraud). As the interview puts it: with 99% legit, a model is 99% accurate "
+    "by calling everything legit, so watch precision and the true and false positives and negatives instead. "
+    f"The cheapest threshold here is **{min(cheapest.threshold, 1.0):.2f}**: {cheapest.confusion.fn} missed frauds "
+    f"and {cheapest.confusion.fp} false alarms, {money(cheapest.cost)} in all (measured here).")
+
+# ---------------------------------------------------------------- every model
+pr_col, table_col = st.columns([1, 1.2])
+with pr_col:
+    charts.show(ch5_charts.fraud_pr(fraud.pr_curve(scores, y), report.confusion, cheapest.confusion),
+                key="ch5_fraud_pr", height=380, title=f"Precision against recall: {name}")
+with table_col:
+    st.subheader("Every model at your threshold")
+    rows = []
+    for model_name, model in run.models.items():
+        at = fraud.confusion_at(model.scores, y, threshold)
+        best = fraud.cheapest_threshold(model.scores, y, float(missed_cost), float(alarm_cost))
+        rows.append({"model": model_name, "accuracy": 100 * at.accuracy,
+                     "precision": None if at.precision is None else 100 * at.precision, "recall": 100 * at.recall,
+                     "avg precision": fraud.average_precision(model.scores, y), "cost": at.cost(missed_cost, alarm_cost),
+                     "cheapest cost": best.cost, "fit s": model.fit_seconds})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="ch5_fraud_models", column_config={
+        "accuracy": st.column_config.NumberColumn(format="%.2f%%"),
+        "precision": st.column_config.NumberColumn(format="%.0f%%"),
+        "recall": st.column_config.NumberColumn(format="%.0f%%"),
+        "avg precision": st.column_config.NumberColumn(format="%.3f",
+                                                       help="Area under the precision-recall curve; chance is the fraud rate"),
+        "cost": st.column_config.NumberColumn(format="$%d"), "cheapest cost": st.column_config.NumberColumn(format="$%d"),
+        "fit s": st.column_config.NumberColumn(format="%.2f")})
+    st.caption("Class weights change what the models learn: without them a fraud is one row in 125, and a "
+               "model can score well by ignoring it. Compare the recall column with the toggle on and off.")
+
+# ---------------------------------------------------------------- the decision after the score
+st.header("After the score: a business decision")
+band_col, band_text = st.columns([1, 1.2])
+with band_col:
+    review_at, block_at = st.slider("Send to a person from this score; block from this one", 0.0, 1.0, step=0.01,
+                                    key="ch5_fraud_bands")
+    bands = fraud.decision_bands(scores, y, review_at, block_at)
+    st.dataframe(pd.DataFrame([{"decision": b.decision, "transactions": b.transactions, "frauds": b.frauds,
+                                "legit customers": b.legit} for b in bands]), hide_index=True, key="ch5_fraud_bands_table")
+with band_text:
+    allow, review, block = bands
+    st.markdown(
+        "The interview's point: tutorials stop once the model is trained, but in practice you deploy it and decide "
+        "something from its output. A score is not a decision. Here: "
+        f"**{block.frauds}** frauds blocked (and {block.legit} legit customers with them), **{review.transactions}** "
+        f"transactions for a person to look at ({review.frauds} of them fraud), and **{allow.frauds}** frauds "
+        "allowed through. Those are the cases to study: labelled legit, truly fraud.")
+
+# ---------------------------------------------------------------- the data
+st.header("The transactions, and how a model sees them")
+data_col, enc_col = st.columns([1.6, 1])
+tx = transactions(int(ss["ch5_fraud_seed"]))
+with data_col:
+    st.dataframe(pd.DataFrame(tx.records(8)), hide_index=True, key="ch5_fraud_rows")
+    st.caption("Synthetic, seeded, made on this machine: amount, the hour, where, how far from home, purchases on the "
+               "card in the hour before, and the IP address enriched as the interview suggests (via a VPN? how risky "
+               "is its ISP?) instead of used raw. The label arrives later, when a card holder reports the charge.")
+    st.number_input("Seed", 0, 999, key="ch5_fraud_seed")
+with enc_col:
+    encoding = st.radio("Countries and merchants as", fraud.ENCODINGS, key="ch5_fraud_encoding", horizontal=True)
+    first = tx.subset(slice(0, 1))
+    encoded = fraud.encode(first, encoding)
+    st.dataframe(pd.DataFrame({"column": encoded.feature_names, "first row": encoded.matrix[0]}), hide_index=True,
+                 height=250, key="ch5_fraud_encoded")
+    st.caption("One-hot: a 0/1 column per country and per merchant, no order implied. Integers: one number each "
+               "(BR=0 … US=9), compact but it claims the US is \"more\" than Canada; a tree can cut around that, a "
+               "straight line can't.")
