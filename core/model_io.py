@@ -204,6 +204,9 @@ def load_model_folder(folder, labels: Sequence[str] | None = None):
     except Exception as error:  # noqa: BLE001 - any loader failure becomes one sentence
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelZipError(f"The saved model could not be loaded: {first_line}") from None
+    from core.finetune.pooling import apply_pooling
+
+    apply_pooling(model)   # a model fine-tuned with mean pooling says so in its config.json
     if model.config.num_labels != len(labels):
         raise ModelZipError(
             f"The model has {model.config.num_labels} outputs but {len(labels)} label names."

@@ -11,6 +11,8 @@ from core import models
 from core.trained import TrainedModel
 
 FREEZE_CHOICES = ("none", "embeddings", "encoder")
+POOLING_CHOICES = ("cls", "mean")          # core.finetune.pooling
+HEAD_INIT_CHOICES = ("random", "centroids")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -32,6 +34,9 @@ class FinetuneConfig:
     freeze: str = "embeddings"    # "none" | "embeddings" (token table etc.) | "encoder" (train only the head)
     freeze_layers: int = 3        # with freeze="embeddings": the lowest N transformer layers stay pretrained too
     early_stopping_patience: int | None = None  # stop after N epochs without better eval accuracy
+    pooling: str = "cls"          # "cls": [CLS] through BERT's pooler | "mean": average of the tokens
+    head_init: str = "random"     # "random" | "centroids": the new layer starts at the class centres
+    layer_lr_decay: float = 1.0   # each layer below the top learns at this fraction of the one above
     device: str = "auto"          # "auto" = CUDA, else Apple MPS, else CPU
     eval_every_epoch: bool = True
 
@@ -55,6 +60,12 @@ class FinetuneConfig:
             found.append(f"Freeze must be one of {', '.join(FREEZE_CHOICES)}.")
         if not isinstance(self.freeze_layers, int) or self.freeze_layers < 0:
             found.append("Frozen layers must be a whole number, 0 or more.")
+        if self.pooling not in POOLING_CHOICES:
+            found.append(f"Pooling must be one of {', '.join(POOLING_CHOICES)}.")
+        if self.head_init not in HEAD_INIT_CHOICES:
+            found.append(f"Head start must be one of {', '.join(HEAD_INIT_CHOICES)}.")
+        if not (isinstance(self.layer_lr_decay, (int, float)) and 0 < self.layer_lr_decay <= 1):
+            found.append("Layer learning-rate decay must be above 0 and at most 1.")
         if self.device not in DEVICE_CHOICES:
             found.append(f"Device must be one of {', '.join(DEVICE_CHOICES)}.")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
