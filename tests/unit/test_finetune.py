@@ -284,3 +284,81 @@ def test_the_bundled_bert_learns_cancellation_reasons_from_a_small_subset():
     result = finetune(small_train, small_eval, FinetuneConfig(epochs=4, learning_rate=2e-4))
     assert len(result.labels) == 8
     assert result.eval_accuracy >= 0.5, result.history
+
+
+def test_mean_pooling_is_the_average_of_real_tokens_in_both_paths(tiny_bert_dir):
+    """With mean pooling the model's own forward (any caller: predict_proba, the
+    other chapters) and the frozen-layers-run-once shortcut give the same logits:
+    the new layer reads the average of the real tokens, padding left out."""
+    import torch
+
+    from core import finetune as ft
+    from core import models
+    from core.finetune.pooling import apply_pooling, mean_of_tokens, pooling_of
+
+    model = apply_pooling(models.load_classifier(tiny_bert_dir, list(TINY)).eval(), "mean")
+    assert pooling_of(model) == "mean" and model.config.classifier_pooling == "mean"
+    assert not any(p.requires_grad for p in model.bert.pooler.parameters())     # unused, so not trained
+    data = ft.encode(models.load_tokenizer(tiny_bert_dir), TEXTS, LABELS, list(TINY), 64)
+    rows = list(range(len(TEXTS)))
+    batch = data.batch(rows)
+    with torch.no_grad():
+        tokens = model.bert(input_ids=batch.ids, attention_mask=batch.mask).last_hidden_state
+        by_hand = model.classifier(mean_of_tokens(tokens, batch.mask))
+        one = data.batch([0])                                  # alone: no padding at all
+        alone = model.classifier(model.bert(input_ids=one.ids).last_hidden_state.mean(1))
+        whole = ft.logits_of(model, batch)
+        assert torch.allclose(whole, by_hand, atol=1e-5) and torch.allclose(whole[0], alone[0], atol=1e-5)
+        for frozen in (1, 2):
+            shortcut = ft.logits_of(model, ft.run_frozen_bottom(model, data, frozen, "cpu").batch(rows))
+            assert torch.allclose(shortcut, whole, atol=1e-5), (shortcut - whole).abs().max()
+
+
+def test_a_mean_pooled_fine_tune_saves_and_loads_pooling_the_same(tiny, tmp_path):
+    from core.model_io import load_model_folder, save_model_folder
+
+    result = finetune(DATA, DATA, tiny(epochs=2, pooling="mean", freeze="embeddings", freeze_layers=1))
+    assert result.frozen_ran_once and result.model.config.classifier_pooling == "mean"
+    before = predict_proba(result.model, result.tokenizer, TEXTS, result.labels)
+    model, tokenizer, labels = load_model_folder(save_model_folder(result, tmp_path / "m"))
+    after = predict_proba(model, tokenizer, TEXTS, labels)
+    assert [max(p, key=p.get) for p in after] == [max(p, key=p.get) for p in before]
+    assert after[0]["price"] == pytest.approx(before[0]["price"], abs=1e-5)
+    _, accuracy, _ = evaluate(model, tokenizer, DATA, labels)
+    assert accuracy == pytest.approx(result.eval_accuracy)
+
+
+def test_centroid_start_points_each_label_at_its_average_sentence(tiny):
+    import torch
+    import torch.nn.functional as F
+
+    from core.finetune.batches import check_data
+    from core.finetune.evaluation import sentence_vectors
+    from core.finetune.loop import prepare
+
+    setup = prepare(tiny(pooling="mean", head_init="centroids", freeze="embeddings", freeze_layers=1),
+                    check_data(DATA), "cpu")
+    vectors = F.normalize(sentence_vectors(setup.model, setup.train_set, "cpu"), dim=-1)
+    targets = torch.tensor(setup.train_set.targets)
+    weight = setup.model.classifier.weight.detach()
+    for label in range(len(TINY)):
+        centre = F.normalize(vectors[targets == label].mean(0), dim=0)
+        assert torch.allclose(F.normalize(weight[label], dim=0), centre, atol=1e-5)
+    assert torch.count_nonzero(setup.model.classifier.bias) == 0
+    # It starts as a nearest-centre classifier: on its own training sentences it beats chance.
+    assert evaluate_encoded(setup.model, setup.train_set, "cpu").accuracy > 1 / len(TINY)
+
+
+def test_layer_lr_decay_gives_lower_layers_smaller_steps(tiny_bert_dir):
+    from core import models
+    from core.finetune.loop import make_optimizer
+
+    model = models.load_classifier(tiny_bert_dir, list(TINY))
+    optimizer = make_optimizer(model, FinetuneConfig(learning_rate=1e-3, layer_lr_decay=0.5))
+    rate_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert rate_of[id(named["classifier.weight"])] == pytest.approx(1e-3)
+    assert rate_of[id(named["bert.encoder.layer.1.output.dense.weight"])] == pytest.approx(1e-3)
+    assert rate_of[id(named["bert.encoder.layer.0.output.dense.weight"])] == pytest.approx(5e-4)
+    assert rate_of[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(2.5e-4)
+    assert FinetuneConfig(layer_lr_decay=0).problems() and FinetuneConfig(pooling="max").problems()

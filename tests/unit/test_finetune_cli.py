@@ -90,3 +90,48 @@ def test_bad_input_gives_one_line_and_a_non_zero_exit(root, tmp_path, make_args,
     errors = [line for line in done.stderr.splitlines() if line.startswith("error")]
     assert len(errors) == 1 and message in errors[0], done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def synthetic(labels: int, per_label: int):
+    words = ("price money cost", "card credit bank", "slow late weeks", "error bug crash", "reply support call")
+    return [(f"label{j}", f"{words[j]} {w} {i}") for j in range(labels) for i in range(per_label)
+            for w in ("reason",)]
+
+
+def test_settings_are_chosen_for_the_data_unless_given(tiny_bert_dir):
+    from core.finetune import FinetuneConfig
+    from core.finetune.auto import FEW_SHOT_SETTINGS, choose_settings
+
+    base = FinetuneConfig(model_id=tiny_bert_dir)
+    few = list(zip(*[(t, y) for y, t in synthetic(5, 4)]))
+    choice = choose_settings(few, few, base=base)
+    assert (choice.config.epochs, choice.config.learning_rate) == (FEW_SHOT_SETTINGS["epochs"],
+                                                                    FEW_SHOT_SETTINGS["learning_rate"])
+    assert (choice.config.pooling, choice.config.head_init) == ("mean", "centroids")    # a BERT
+    assert "20 sentences, 5 labels, 4-4 per label; few examples per label" in choice.why
+    many = list(zip(*[(t, y) for y, t in synthetic(3, 40)]))
+    big_eval = (many[0] * 10, many[1] * 10)
+    choice = choose_settings(many, big_eval, base=base)
+    assert (choice.config.epochs, choice.config.learning_rate) == (FinetuneConfig().epochs,
+                                                                    FinetuneConfig().learning_rate)
+    assert choice.config.eval_every_epoch is False and "1200 evaluation sentences" in choice.why
+    given = choose_settings(few, few, given={"epochs": 2, "pooling": "cls"}, base=base)
+    assert (given.config.epochs, given.config.pooling, given.config.head_init) == (2, "cls", "centroids")
+    assert "epochs" not in given.chosen and "(as given: epochs, pooling)" in given.why
+
+
+def test_the_cli_prints_what_it_chose_and_why(root, tiny_bert_dir, tmp_path):
+    train = write_csv(tmp_path / "few.csv", synthetic(5, 6))
+    done = run_cli(root, "--train", train, "--eval", train, "--model", tiny_bert_dir, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    line = next(x for x in done.stderr.splitlines() if x.startswith("Settings:"))
+    assert "30 sentences, 5 labels, 6-6 per label; few examples per label" in line and "mean pooling" in line
+    assert summary["settings"]["chosen"]["pooling"] == "mean" and summary["config"]["head_init"] == "centroids"
+    assert summary["epochs"] == summary["settings"]["chosen"]["epochs"]
+    told = run_cli(root, "--train", train, "--eval", train, "--model", tiny_bert_dir, "--epochs", "1",
+                   "--pooling", "cls", "--json")
+    assert told.returncode == 0, told.stderr
+    summary = json.loads(told.stdout)
+    assert (summary["epochs"], summary["config"]["pooling"]) == (1, "cls")
+    assert "(as given: epochs, pooling)" in told.stderr
