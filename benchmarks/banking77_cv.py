@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--freeze", default="embeddings")
     parser.add_argument("--pooling", default="cls")
     parser.add_argument("--head-init", default="random")
+    parser.add_argument("--head-scale", type=float, default=10.0)
+    parser.add_argument("--contrastive", type=int, default=0, help="contrastive warm-up passes")
     parser.add_argument("--layer-lr-decay", type=float, default=1.0)
     parser.add_argument("--warmup", type=float, default=0.1)
     args = parser.parse_args()
@@ -54,7 +56,7 @@ def main() -> None:
     hf_logging.set_verbosity_error()
     config = FinetuneConfig(epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
                             freeze=args.freeze, freeze_layers=args.freeze_layers, pooling=args.pooling,
-                            head_init=args.head_init, layer_lr_decay=args.layer_lr_decay,
+                            head_init=args.head_init, head_scale=args.head_scale, contrastive_passes=args.contrastive, layer_lr_decay=args.layer_lr_decay,
                             warmup_ratio=args.warmup)
     out = ROOT / "benchmarks" / "results" / "banking77_cv.jsonl"
     out.parent.mkdir(exist_ok=True)
@@ -67,7 +69,7 @@ def main() -> None:
             result = finetune(train, held, config)
             line = {"name": args.name, "per_label": args.per_label, "draw": draw, "fold": f,
                     "settings": {k: getattr(config, k) for k in ("epochs", "learning_rate", "batch_size", "freeze",
-                                 "freeze_layers", "pooling", "head_init", "layer_lr_decay", "warmup_ratio")},
+                                 "freeze_layers", "pooling", "head_init", "head_scale", "contrastive_passes", "layer_lr_decay", "warmup_ratio")},
                     "held_out_per_epoch": [round(h.eval_accuracy, 4) for h in result.history],
                     "held_out_accuracy": round(result.eval_accuracy, 4),
                     "seconds": round(time.perf_counter() - started, 1),

@@ -11,7 +11,7 @@ from core import models
 from core.trained import TrainedModel
 
 FREEZE_CHOICES = ("none", "embeddings", "encoder")
-POOLING_CHOICES = ("cls", "mean")          # core.finetune.pooling
+POOLING_CHOICES = ("cls", "mean", "unit-mean")   # core.finetune.pooling
 HEAD_INIT_CHOICES = ("random", "centroids")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -34,8 +34,10 @@ class FinetuneConfig:
     freeze: str = "embeddings"    # "none" | "embeddings" (token table etc.) | "encoder" (train only the head)
     freeze_layers: int = 3        # with freeze="embeddings": the lowest N transformer layers stay pretrained too
     early_stopping_patience: int | None = None  # stop after N epochs without better eval accuracy
-    pooling: str = "cls"          # "cls": [CLS] through BERT's pooler | "mean": average of the tokens
+    pooling: str = "cls"          # "cls": [CLS] through BERT's pooler | "mean": average of the tokens | "unit-mean"
     head_init: str = "random"     # "random" | "centroids": the new layer starts at the class centres
+    contrastive_passes: int = 0   # passes of a contrastive warm-up on sentence pairs before the classifier
+    head_scale: float = 10.0      # centroid start: a logit is about this x the cosine to the class centre
     layer_lr_decay: float = 1.0   # each layer below the top learns at this fraction of the one above
     device: str = "auto"          # "auto" = CUDA, else Apple MPS, else CPU
     eval_every_epoch: bool = True
@@ -64,6 +66,10 @@ class FinetuneConfig:
             found.append(f"Pooling must be one of {', '.join(POOLING_CHOICES)}.")
         if self.head_init not in HEAD_INIT_CHOICES:
             found.append(f"Head start must be one of {', '.join(HEAD_INIT_CHOICES)}.")
+        if not isinstance(self.contrastive_passes, int) or self.contrastive_passes < 0:
+            found.append("Contrastive warm-up passes must be a whole number, 0 or more.")
+        if not (isinstance(self.head_scale, (int, float)) and math.isfinite(self.head_scale) and self.head_scale > 0):
+            found.append("The head scale must be a positive number.")
         if not (isinstance(self.layer_lr_decay, (int, float)) and 0 < self.layer_lr_decay <= 1):
             found.append("Layer learning-rate decay must be above 0 and at most 1.")
         if self.device not in DEVICE_CHOICES:

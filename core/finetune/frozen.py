@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from core.finetune.batches import Batch, Encoded, pad_batch
-from core.finetune.pooling import mean_of_tokens, pooling_of
+from core.finetune.pooling import pooling_of, pools_tokens, sentence_vector
 
 REPLAY_BUDGET_BYTES = 256 * 2**20   # keep at most this much of frozen-layer output in memory
 
@@ -159,8 +159,8 @@ def rest_of_bert(model, batch: Batch):
     (dense + tanh); with mean pooling every remaining layer, then the average of
     the real tokens. The same vectors as the whole model's `pooler_output`."""
     layers, hidden = encoder_layers(model)[batch.start_layer:], batch.hidden
-    if pooling_of(model) == "mean":
-        return mean_of_tokens(through_layers(layers, hidden, batch.mask), batch.mask)
+    if pools_tokens(model):
+        return sentence_vector(model, through_layers(layers, hidden, batch.mask), batch.mask)
     if layers:
         hidden = top_layer_for_cls(layers[-1], through_layers(layers[:-1], hidden, batch.mask), batch.mask)
     return model.base_model.pooler(hidden)

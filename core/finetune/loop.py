@@ -20,6 +20,7 @@ from typing import Any, Callable
 
 from core import models
 from core.finetune.batches import Batch, CheckedData, Encoded, check_data, encode, shuffled_batches
+from core.finetune.contrastive import contrastive_warmup
 from core.finetune.config import (
     EpochReport, FinetuneConfig, FinetuneError, FinetuneResult, StepReport, TrainingDiverged,
 )
@@ -58,6 +59,7 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
     rng = random.Random(config.seed)
     setup = prepare(config, data, device)
     model, train_set, eval_set = setup.model, setup.train_set, setup.eval_set
+    start_from_the_shots(setup, config, rng, device, should_stop)
     lengths = train_set.lengths()
 
     # Optimizer and learning-rate schedule.
@@ -181,11 +183,21 @@ def prepare(config: FinetuneConfig, data: CheckedData, device: str) -> Setup:
         train_set = run_frozen_bottom(model, train_set, frozen_layers, device)
         if eval_set is not None:
             eval_set = run_frozen_bottom(model, eval_set, frozen_layers, device)
-    if config.head_init == "centroids":
-        init_head_from_centroids(model, sentence_vectors(model, train_set, device), train_set.targets)
     return Setup(model=model, tokenizer=tokenizer, labels=data.labels, train_set=train_set, eval_set=eval_set,
                  frozen=frozen_bottom(model, frozen_layers), frozen_layers=frozen_layers,
                  total_layers=total_layers, frozen_ran_once=ran_once, trainable=trainable)
+
+
+def start_from_the_shots(setup: Setup, config: FinetuneConfig, rng: random.Random, device: str,
+                         should_stop: Callable[[], bool]) -> None:
+    """Optional, before the first epoch: a short contrastive warm-up on pairs of
+    training sentences, then the new dense layer started at the class centres."""
+    if config.contrastive_passes:
+        contrastive_warmup(setup.model, setup.train_set, config.contrastive_passes, config.learning_rate, rng,
+                           device, frozen=setup.frozen, should_stop=should_stop)
+    if config.head_init == "centroids":
+        vectors = sentence_vectors(setup.model, setup.train_set, device)
+        init_head_from_centroids(setup.model, vectors, setup.train_set.targets, config.head_scale)
 
 
 def is_bert_classifier(model) -> bool:

@@ -13,12 +13,27 @@ after that `model(input_ids, attention_mask).logits` is right everywhere.
 
 from __future__ import annotations
 
-POOLING_CHOICES = ("cls", "mean")
+POOLING_CHOICES = ("cls", "mean", "unit-mean")   # unit-mean: the mean scaled to length 1 (cosine)
 
 
 def pooling_of(model) -> str:
-    """'mean' or 'cls' (what transformers does unless told otherwise)."""
+    """'cls' (what transformers does unless told otherwise), 'mean' or 'unit-mean'."""
     return getattr(model.config, "classifier_pooling", None) or "cls"
+
+
+def pools_tokens(model) -> bool:
+    """True when the new layer reads an average of the tokens rather than [CLS]."""
+    return pooling_of(model) != "cls"
+
+
+def sentence_vector(model, hidden, mask):
+    """The averaged tokens, as `pooling_of(model)` wants them: as they are ('mean'),
+    or scaled to length 1 ('unit-mean', as sentence-transformers' Normalize does;
+    the new layer then scores cosines)."""
+    import torch.nn.functional as F
+
+    vector = mean_of_tokens(hidden, mask)
+    return F.normalize(vector, dim=-1) if pooling_of(model) == "unit-mean" else vector
 
 
 def mean_of_tokens(hidden, mask):
@@ -29,7 +44,7 @@ def mean_of_tokens(hidden, mask):
 
 
 def _mean_instead_of_pooler(encoder, args, kwargs, output):
-    """Forward hook on BertModel: its `pooler_output` becomes the mean of the tokens."""
+    """Forward hook on BertModel: its `pooler_output` becomes the (unit) mean of the tokens."""
     import torch
 
     mask = kwargs.get("attention_mask")
@@ -38,7 +53,7 @@ def _mean_instead_of_pooler(encoder, args, kwargs, output):
     hidden = output["last_hidden_state"]
     if mask is None:
         mask = torch.ones(hidden.shape[:2], dtype=torch.long, device=hidden.device)
-    output["pooler_output"] = mean_of_tokens(hidden, mask)
+    output["pooler_output"] = sentence_vector(encoder, hidden, mask)
     return output
 
 
@@ -49,8 +64,8 @@ def apply_pooling(model, pooling: str | None = None):
     if pooling not in POOLING_CHOICES:
         raise ValueError(f"Pooling must be one of {', '.join(POOLING_CHOICES)}.")
     model.config.classifier_pooling = pooling
-    encoder = model.base_model
-    if pooling == "mean" and not getattr(encoder, "_pools_by_mean", False):
+    encoder = model.base_model   # shares model.config, so the hook sees the choice
+    if pooling != "cls" and not getattr(encoder, "_pools_by_mean", False):
         encoder.register_forward_hook(_mean_instead_of_pooler, with_kwargs=True)
         encoder._pools_by_mean = True
         pooler = getattr(encoder, "pooler", None)

@@ -334,10 +334,13 @@ def test_centroid_start_points_each_label_at_its_average_sentence(tiny):
 
     from core.finetune.batches import check_data
     from core.finetune.evaluation import sentence_vectors
-    from core.finetune.loop import prepare
+    import random
 
-    setup = prepare(tiny(pooling="mean", head_init="centroids", freeze="embeddings", freeze_layers=1),
-                    check_data(DATA), "cpu")
+    from core.finetune.loop import prepare, start_from_the_shots
+
+    config = tiny(pooling="mean", head_init="centroids", freeze="embeddings", freeze_layers=1)
+    setup = prepare(config, check_data(DATA), "cpu")
+    start_from_the_shots(setup, config, random.Random(0), "cpu", lambda: False)
     vectors = F.normalize(sentence_vectors(setup.model, setup.train_set, "cpu"), dim=-1)
     targets = torch.tensor(setup.train_set.targets)
     weight = setup.model.classifier.weight.detach()
@@ -362,3 +365,26 @@ def test_layer_lr_decay_gives_lower_layers_smaller_steps(tiny_bert_dir):
     assert rate_of[id(named["bert.encoder.layer.0.output.dense.weight"])] == pytest.approx(5e-4)
     assert rate_of[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(2.5e-4)
     assert FinetuneConfig(layer_lr_decay=0).problems() and FinetuneConfig(pooling="max").problems()
+
+
+def test_contrastive_pairs_share_a_label_and_batches_never_repeat_one():
+    import random
+
+    from core.finetune.contrastive import pair_batches
+
+    targets = [0, 0, 0, 1, 1, 2, 2, 2, 2, 3]
+    batches = pair_batches(targets, 3, random.Random(0))
+    anchors = [a for batch in batches for a, _ in batch]
+    assert len(set(anchors)) == len(anchors) >= 8      # each sentence anchors at most once (lone leftovers skip)
+    for batch in batches:
+        assert len({targets[a] for a, _ in batch}) == len(batch) <= 3          # one pair per label
+        assert all(targets[a] == targets[p] and (a != p or targets.count(targets[a]) == 1) for a, p in batch)
+    assert batches == pair_batches(targets, 3, random.Random(0))
+
+
+def test_a_contrastive_warm_up_trains_the_encoder_before_the_classifier(tiny):
+    plain = finetune(DATA, DATA, tiny(epochs=1, pooling="mean", head_init="centroids"))
+    warmed = finetune(DATA, DATA, tiny(epochs=1, pooling="mean", head_init="centroids", contrastive_passes=2))
+    assert len(warmed.steps) == len(plain.steps)                  # the classifier's steps are the same count
+    assert warmed.steps[0].loss != pytest.approx(plain.steps[0].loss)
+    assert FinetuneConfig(contrastive_passes=-1).problems()
