@@ -26,7 +26,34 @@ for key, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("TOK
     os.environ.setdefault(key, value)
 
 
+def summary(path: Path) -> str:
+    """Every configuration tried, as a markdown table: held-out accuracy per fold and
+    mean, mean per epoch, seconds per fold and the load average meanwhile."""
+    import statistics
+    from collections import defaultdict
+
+    runs = defaultdict(list)
+    for line in path.read_text().splitlines():
+        run = json.loads(line)
+        runs[run["name"]].append(run)
+    lines = ["| configuration | folds (draw:fold) | held-out acc per fold | **mean** | mean per epoch | s per fold | load avg |",
+             "|---|---|---|---|---|---|---|"]
+    for name, done in runs.items():
+        per_epoch = [round(100 * statistics.mean(x), 1) for x in zip(*[r["held_out_per_epoch"] for r in done])]
+        folds = ", ".join("%d:%d" % (r["draw"], r["fold"]) for r in done)
+        scores = " / ".join("%.1f" % (100 * r["held_out_accuracy"]) for r in done)
+        mean = 100 * statistics.mean(r["held_out_accuracy"] for r in done)
+        seconds = [r["seconds"] for r in done]
+        loads = [r["load_average"] for r in done]
+        lines.append(f"| {name} | {folds} | {scores} | **{mean:.1f}** | {per_epoch} "
+                     f"| {min(seconds):.0f}-{max(seconds):.0f} | {min(loads):.1f}-{max(loads):.1f} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--summary"]:
+        print(summary(ROOT / "benchmarks" / "results" / "banking77_cv.jsonl"))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--name", required=True)
     parser.add_argument("--per-label", type=int, default=10)
@@ -72,6 +99,7 @@ def main() -> None:
                                  "freeze_layers", "pooling", "head_init", "head_scale", "contrastive_passes", "layer_lr_decay", "warmup_ratio")},
                     "held_out_per_epoch": [round(h.eval_accuracy, 4) for h in result.history],
                     "held_out_accuracy": round(result.eval_accuracy, 4),
+                    "held_out_loss_per_epoch": [round(h.eval_loss, 4) for h in result.history],
                     "seconds": round(time.perf_counter() - started, 1),
                     "load_average": round(os.getloadavg()[0], 2)}
             print(json.dumps(line), flush=True)

@@ -24,7 +24,7 @@ from core.finetune.batches import texts_and_labels
 from core.finetune.config import FinetuneConfig
 
 FEW_SHOT = 20                 # mean examples per label at or below this: the few-shot settings
-FEW_SHOT_SETTINGS = {"epochs": 6, "learning_rate": 2e-4, "freeze_layers": 3}
+FEW_SHOT_SETTINGS = {"epochs": 5, "learning_rate": 2e-4, "freeze_layers": 3}   # by CV over the shots
 BIG_EVAL = 1000               # evaluation sets larger than this are scored after the last epoch only
 CHOSEN = ("epochs", "learning_rate", "freeze", "freeze_layers", "pooling", "head_init", "eval_every_epoch")
 

@@ -210,13 +210,14 @@ def test_frozen_layers_computed_once_give_the_whole_models_scores(tiny_bert_dir)
             assert torch.allclose(shortcut, whole, atol=1e-5), (shortcut - whole).abs().max()
 
 
-def test_training_with_frozen_layers_run_once_matches_running_them_every_step(tiny, monkeypatch):
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_training_with_frozen_layers_run_once_matches_running_them_every_step(tiny, monkeypatch, pooling):
     """Same gradients, so the same training. Dropout is switched off for this
     comparison: the shortcut draws fewer random numbers (only [CLS] in the top layer)."""
     from core.finetune import loop
 
     monkeypatch.setattr(loop, "train_mode", lambda model, frozen=(): model.eval())
-    settings = tiny(epochs=3, freeze="embeddings", freeze_layers=1)
+    settings = tiny(epochs=3, freeze="embeddings", freeze_layers=1, pooling=pooling)
     shortcut = finetune(DATA, DATA, settings)
     monkeypatch.setattr(loop, "can_run_frozen_bottom_once", lambda *args: False)
     every_step = finetune(DATA, DATA, settings)
