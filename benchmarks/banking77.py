@@ -195,7 +195,10 @@ def main() -> None:
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--setfit-python", default=sys.executable,
-                        help="the Python that has setfit installed (default: this one)")
+                        help="the Python that has benchmarks/requirements.txt (setfit, accelerate) installed, "
+                             "for the SetFit and Trainer arms (default: this one)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="no runs: the table from the latest run of every arm and seed in --results")
     parser.add_argument("--setfit-iterations", type=int, default=SETFIT_ITERATIONS,
                         help="SetFit's pair iterations per sentence (its paper: 20)")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave FINETUNE.md alone")
@@ -205,11 +208,22 @@ def main() -> None:
     if args.child:
         child(args.child[0], int(args.child[1]))
         return
+    if args.table_only:
+        latest = {}
+        for line in Path(args.results).read_text().splitlines():
+            run = json.loads(line)
+            if run["seed"] in args.seeds and run["arm"] in args.arms:
+                latest[run["arm"], run["seed"]] = run
+        text = table(list(latest.values()))
+        print(text)
+        if not args.no_write:
+            write_table(text)
+        return
     runs = []
     Path(args.results).parent.mkdir(exist_ok=True)
     for seed in args.seeds:
         for arm in args.arms:
-            python = args.setfit_python if arm == "setfit" else sys.executable
+            python = args.setfit_python if arm in ("setfit", "trainer") else sys.executable
             env = dict(os.environ, SETFIT_ITERATIONS=str(args.setfit_iterations))
             done = subprocess.run([python, __file__, "--child", arm, str(seed)], capture_output=True, text=True,
                                   env=env)
