@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from core import models
@@ -58,7 +58,7 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     setup = prepare(config, data, device)
-    model, train_set, eval_set = setup.model, setup.train_set, setup.eval_set
+    config, model, train_set, eval_set = setup.config, setup.model, setup.train_set, setup.eval_set
     start_from_the_shots(setup, config, rng, device, should_stop)
     lengths = train_set.lengths()
 
@@ -151,6 +151,7 @@ def planned_evaluations(config: FinetuneConfig, eval_set: Encoded | None) -> int
 class Setup:
     """The model ready to train and the sentences ready to feed it."""
 
+    config: FinetuneConfig    # as asked, or with [CLS] and a random start for a model that isn't a BERT
     model: Any
     tokenizer: Any
     labels: list[str]
@@ -168,8 +169,8 @@ def prepare(config: FinetuneConfig, data: CheckedData, device: str) -> Setup:
     sentences tokenized once. Frozen layers of a BERT classifier run now, once."""
     tokenizer = models.load_tokenizer(config.model_id)
     model = models.load_classifier(config.model_id, data.labels).to(device)
-    if (config.pooling != "cls" or config.head_init != "random") and not is_bert_classifier(model):
-        raise FinetuneError("Mean pooling and a centroid head start need a BERT model; use pooling 'cls'.")
+    if not is_bert_classifier(model):   # mean pooling and the centroid start are written for BERT's head
+        config = replace(config, pooling="cls", head_init="random")
     apply_pooling(model, config.pooling)
     total_layers = len(encoder_layers(model))
     frozen_layers = frozen_layer_count(config.freeze, config.freeze_layers, total_layers)
@@ -183,7 +184,7 @@ def prepare(config: FinetuneConfig, data: CheckedData, device: str) -> Setup:
         train_set = run_frozen_bottom(model, train_set, frozen_layers, device)
         if eval_set is not None:
             eval_set = run_frozen_bottom(model, eval_set, frozen_layers, device)
-    return Setup(model=model, tokenizer=tokenizer, labels=data.labels, train_set=train_set, eval_set=eval_set,
+    return Setup(config=config, model=model, tokenizer=tokenizer, labels=data.labels, train_set=train_set, eval_set=eval_set,
                  frozen=frozen_bottom(model, frozen_layers), frozen_layers=frozen_layers,
                  total_layers=total_layers, frozen_ran_once=ran_once, trainable=trainable)
 

@@ -389,3 +389,23 @@ def test_a_contrastive_warm_up_trains_the_encoder_before_the_classifier(tiny):
     assert len(warmed.steps) == len(plain.steps)                  # the classifier's steps are the same count
     assert warmed.steps[0].loss != pytest.approx(plain.steps[0].loss)
     assert FinetuneConfig(contrastive_passes=-1).problems()
+
+
+def test_a_model_that_is_not_a_bert_trains_with_its_own_head(tiny_bert_dir, tmp_path):
+    """Mean pooling and the centroid start are the defaults for BERT; another
+    architecture (here a tiny DistilBERT) keeps its own [CLS] head and a random start."""
+    import shutil
+    from pathlib import Path
+
+    from transformers import DistilBertConfig, DistilBertModel
+
+    folder = tmp_path / "tiny-distilbert"
+    folder.mkdir()
+    for name in Path(tiny_bert_dir).iterdir():
+        if "token" in name.name or name.name.startswith("vocab") or name.name == "special_tokens_map.json":
+            shutil.copy(name, folder / name.name)
+    DistilBertModel(DistilBertConfig(vocab_size=200, dim=32, n_layers=2, n_heads=2, hidden_dim=37,
+                                     max_position_embeddings=128)).save_pretrained(folder)
+    result = finetune(DATA, DATA, FinetuneConfig(model_id=str(folder), epochs=1, batch_size=4))
+    assert (result.config.pooling, result.config.head_init) == ("cls", "random")
+    assert result.eval_accuracy is not None
