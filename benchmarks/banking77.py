@@ -89,10 +89,14 @@ def run_setfit(seed: int) -> dict:
     quiet_transformers()
     train, test = draws(seed)
     model = SetFitModel.from_pretrained(models.bundled_model_path())
-    arguments = TrainingArguments(batch_size=16, num_iterations=SETFIT_ITERATIONS, num_epochs=1, seed=seed)
-    trainer = Trainer(model=model, args=arguments,
-                      train_dataset=Dataset.from_dict({"text": list(train.texts), "label": list(train.labels)}))
-    trainer.train()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch:   # SetFit writes checkpoints/ otherwise
+        arguments = TrainingArguments(output_dir=scratch, batch_size=16, num_iterations=SETFIT_ITERATIONS,
+                                      num_epochs=1, seed=seed)
+        trainer = Trainer(model=model, args=arguments,
+                          train_dataset=Dataset.from_dict({"text": list(train.texts), "label": list(train.labels)}))
+        trainer.train()
     predicted = model.predict(list(test.texts), batch_size=64)
     right = sum(str(p) == y for p, y in zip(predicted, test.labels))
     return {"accuracy": right / len(test), "settings": {"num_iterations": SETFIT_ITERATIONS, "num_epochs": 1, "batch_size": 16,
