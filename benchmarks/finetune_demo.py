@@ -32,11 +32,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # as app.py: no spinning threads on a shared CPU
 
 
 def one_run(args) -> dict:
     import resource
 
+    import torch
+
+    torch.set_num_threads(2)
     from transformers.utils import logging as hf_logging
 
     from core import datasets
@@ -46,7 +50,8 @@ def one_run(args) -> dict:
     hf_logging.disable_progress_bar()
     overrides = {k: v for k, v in dict(epochs=args.epochs, learning_rate=args.lr, freeze=args.freeze,
                                         freeze_layers=args.freeze_layers,
-                                        batch_size=args.batch_size).items() if v is not None}
+                                        batch_size=args.batch_size, pooling=args.pooling,
+                                        head_init=args.head_init).items() if v is not None}
     config = FinetuneConfig(**overrides)
     train, eval, challenge = (datasets.load_shipped(s) for s in ("train", "eval", "challenge"))
     result = finetune(train, eval, config)
@@ -56,7 +61,8 @@ def one_run(args) -> dict:
     import torch
 
     return {
-        "config": {k: v for k, v in vars(config).items() if k in ("epochs", "learning_rate", "freeze", "freeze_layers", "batch_size")},
+        "config": {k: v for k, v in vars(config).items() if k in ("epochs", "learning_rate", "freeze", "freeze_layers", "batch_size",
+                                                                  "pooling", "head_init")},
         "wall_seconds": round(wall, 2),
         "finetune_seconds": round(result.seconds, 2),
         "load_seconds": round(result.load_seconds, 2),
@@ -81,6 +87,8 @@ def main() -> None:
     parser.add_argument("--freeze")
     parser.add_argument("--freeze-layers", type=int)
     parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--pooling", choices=("cls", "mean"))
+    parser.add_argument("--head-init", choices=("random", "centroids"))
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child or args.runs == 1:

@@ -532,6 +532,9 @@ def load_model_folder(folder, labels: Sequence[str] | None = None):
     if missing:  # transformers filled these with random numbers: not the saved model
         raise ModelZipError(f"The saved model's weights lack {len(missing)} of its parameters "
                             f"(e.g. '{missing[0]}'); it can't be the model that was saved.")
+    from core.finetune.pooling import apply_pooling
+
+    apply_pooling(model)   # a model fine-tuned with mean pooling says so in its config.json
     if model.config.num_labels != len(labels):
         raise ModelZipError(
             f"The model has {model.config.num_labels} outputs but {len(labels)} label names."

@@ -13,6 +13,9 @@ One idea per module:
     config      the settings, the reports sent while training, the errors, the result
     batches     data -> numbers: checks, tokenizing once, padded batches
     frozen      which layers keep their pretrained numbers, and running them only once
+    pooling     [CLS] through the pooler, or the mean of the tokens; the centroid start of the new layer
+    contrastive a short contrastive warm-up on pairs of training sentences (optional)
+    auto        settings chosen from the data (what the CLI uses unless told otherwise)
     loop        the training loop itself (`finetune`), on one screen
     tracking    what the loop keeps count of: time, running scores, the best epoch
     evaluation  using the model: evaluation and probabilities
@@ -33,9 +36,10 @@ from core.finetune.batches import (
     Batch, CheckedData, Encoded, check_data, encode, label_names, pad_batch, pad_hidden, shuffled_batches,
     texts_and_labels,
 )
+from core.finetune.auto import Choice, choose_settings
 from core.finetune.cli import main
 from core.finetune.config import (
-    DEVICE_CHOICES, FREEZE_CHOICES, EpochReport, EvalPredictions, FinetuneConfig, FinetuneError, FinetuneResult,
+    DEVICE_CHOICES, FREEZE_CHOICES, HEAD_INIT_CHOICES, POOLING_CHOICES, EpochReport, EvalPredictions, FinetuneConfig, FinetuneError, FinetuneResult,
     StepReport, TrainingDiverged,
 )
 from core.finetune.evaluation import Evaluation, Scores, evaluate, evaluate_encoded, predict_proba
@@ -43,13 +47,14 @@ from core.finetune.frozen import (
     can_run_frozen_bottom_once, describe_freeze, encoder_layers, freeze, frozen_bottom, frozen_layer_count,
     logits_of, rest_of_bert, run_frozen_bottom, top_layer_for_cls, train_mode,
 )
+from core.finetune.pooling import apply_pooling, pooling_of
 from core.finetune.loop import finetune, make_optimizer, pick_device, train_step, warmup_then_linear_decay
 
 __all__ = [
     "Batch", "CheckedData", "Encoded", "check_data", "encode", "label_names", "pad_batch", "pad_hidden",
     "shuffled_batches", "texts_and_labels",
-    "main",
-    "DEVICE_CHOICES", "FREEZE_CHOICES", "EpochReport", "EvalPredictions", "FinetuneConfig", "FinetuneError",
+    "Choice", "choose_settings", "main", "apply_pooling", "pooling_of",
+    "DEVICE_CHOICES", "FREEZE_CHOICES", "HEAD_INIT_CHOICES", "POOLING_CHOICES", "EpochReport", "EvalPredictions", "FinetuneConfig", "FinetuneError",
     "FinetuneResult", "StepReport", "TrainingDiverged",
     "Evaluation", "Scores", "evaluate", "evaluate_encoded", "predict_proba",
     "can_run_frozen_bottom_once", "describe_freeze", "encoder_layers", "freeze", "frozen_bottom",

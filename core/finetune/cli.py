@@ -3,10 +3,13 @@ object; progress goes to stderr, bad input gives one line and exit status 2."""
 
 from __future__ import annotations
 
+import os
 import contextlib
 import sys
 
-from core.finetune.config import DEVICE_CHOICES, FREEZE_CHOICES, EpochReport, FinetuneConfig, FinetuneError
+from core.finetune.config import (
+    DEVICE_CHOICES, FREEZE_CHOICES, HEAD_INIT_CHOICES, POOLING_CHOICES, EpochReport, FinetuneConfig, FinetuneError,
+)
 from core.finetune.frozen import describe_freeze
 from core.finetune.loop import finetune
 
@@ -25,19 +28,27 @@ def _parse_args(argv):
     parser.add_argument("--train", help="training CSV (label and text columns); default: the shipped train.csv")
     parser.add_argument("--eval", help="evaluation CSV; default: the shipped eval.csv (or a split of --train)")
     parser.add_argument("--model", default=defaults.model_id, help="registry id, hub id or model folder")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--epochs", type=int, help="default: chosen for the data (printed)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.learning_rate, help="peak learning rate")
+    parser.add_argument("--lr", type=float, help="peak learning rate; default: chosen for the data")
     parser.add_argument("--warmup", type=float, default=defaults.warmup_ratio, help="warm-up fraction of the steps")
     parser.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     parser.add_argument("--max-length", type=int, default=defaults.max_length)
     parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--freeze", choices=FREEZE_CHOICES, default=defaults.freeze,
+    parser.add_argument("--freeze", choices=FREEZE_CHOICES,
                         help="keep as pretrained: none, the embeddings (plus --freeze-layers), or the whole encoder")
-    parser.add_argument("--freeze-layers", type=int, default=defaults.freeze_layers, metavar="N",
+    parser.add_argument("--freeze-layers", type=int, metavar="N",
                         help="with --freeze embeddings: also keep the lowest N transformer layers")
     parser.add_argument("--early-stopping", type=int, default=None, metavar="EPOCHS",
                         help="stop after this many epochs without better evaluation accuracy")
+    parser.add_argument("--pooling", choices=POOLING_CHOICES,
+                        help="sentence vector for the new layer: [CLS] through the pooler, or the mean of the tokens")
+    parser.add_argument("--head-init", choices=HEAD_INIT_CHOICES,
+                        help="start the new layer at random or at the class centres")
+    parser.add_argument("--layer-lr-decay", type=float, default=defaults.layer_lr_decay,
+                        help="each layer below the top learns at this fraction of the rate of the one above")
+    parser.add_argument("--eval-every-epoch", choices=("yes", "no"),
+                        help="default: yes, unless the evaluation set is large")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=defaults.device)
     parser.add_argument("--output",
                         help="write the fine-tuned model folder here (safetensors, config, tokenizer, labels)")
@@ -45,18 +56,29 @@ def _parse_args(argv):
     return parser.parse_args(argv)
 
 
-def _config(args) -> FinetuneConfig:
-    """The settings from the command line, or a FinetuneError naming the first bad one."""
-    config = FinetuneConfig(
-        model_id=args.model, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-        warmup_ratio=args.warmup, weight_decay=args.weight_decay, max_length=args.max_length,
-        seed=args.seed, freeze=args.freeze, freeze_layers=args.freeze_layers,
-        early_stopping_patience=args.early_stopping, device=args.device,
+# Command-line flags that `choose_settings` would otherwise choose, and their config names.
+CHOOSABLE = {"epochs": "epochs", "lr": "learning_rate", "freeze": "freeze", "freeze_layers": "freeze_layers",
+             "pooling": "pooling", "head_init": "head_init", "eval_every_epoch": "eval_every_epoch"}
+
+
+def _choice(args, train, eval):
+    """The settings: what was given on the command line, the rest chosen for the data
+    (core.finetune.auto); a FinetuneError names the first bad one."""
+    from core.finetune.auto import choose_settings
+
+    given = {field: getattr(args, flag) for flag, field in CHOOSABLE.items() if getattr(args, flag) is not None}
+    if "eval_every_epoch" in given:
+        given["eval_every_epoch"] = given["eval_every_epoch"] == "yes"
+    base = FinetuneConfig(
+        model_id=args.model, batch_size=args.batch_size, warmup_ratio=args.warmup, weight_decay=args.weight_decay,
+        max_length=args.max_length, seed=args.seed, early_stopping_patience=args.early_stopping,
+        device=args.device, layer_lr_decay=args.layer_lr_decay,
     )
-    problems = config.problems()
+    choice = choose_settings(train, eval, given=given, base=base)
+    problems = choice.config.problems()
     if problems:
         raise FinetuneError(problems[0])
-    return config
+    return choice
 
 
 def _load_data(args):
@@ -140,8 +162,19 @@ def check_output(path) -> None:
     if folder.is_dir() and any(folder.iterdir()) and not (folder / "labels.json").is_file():
         raise FinetuneError(f"--output {path} is a folder with other files in it; give an empty or new folder.")
     parent = folder if folder.is_dir() else next((p for p in folder.parents if p.exists()), Path("."))
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK) or not _can_create_in(parent):
         raise FinetuneError(f"--output {path} can't be written here: {parent} is not a writable folder.")
+
+
+def _can_create_in(folder) -> bool:
+    """Try it: os.access says yes to root everywhere, even where nothing can be made (/proc)."""
+    import tempfile
+
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder, prefix=".fb2b-probe-"))
+    except OSError:
+        return False
+    return True
 
 
 def json_safe(value):
@@ -172,13 +205,15 @@ def main(argv=None) -> int:
         _quiet_transformers()
         from core import model_io
 
-        config = _config(args)
+        choice = _choice(args, train, eval)
+        config = choice.config
+        _say(out, f"Settings: {choice.why}.")
         _say(out, _announcement(config, train, eval))
         with _first_ctrl_c_stops() as stop:
             result = finetune(train, eval, config, should_stop=stop.is_set,
                               on_epoch=lambda report: _say(out, _epoch_line(report, config.epochs)))
             summary = result.summary()
-            summary.update(train_examples=len(train.texts), eval_examples=len(eval.texts))
+            summary.update(train_examples=len(train.texts), eval_examples=len(eval.texts), settings=choice.summary())
             if args.output:
                 summary["output"] = str(model_io.save_model_folder(result, args.output))
         for note in (result.diverged, result.warning,

@@ -8,7 +8,7 @@ from typing import NamedTuple, Sequence
 
 from core.finetune.batches import Encoded, encode, pad_batch, texts_and_labels
 from core.finetune.config import EvalPredictions, FinetuneError
-from core.finetune.frozen import logits_of
+from core.finetune.frozen import logits_of, sentence_vectors_of
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,22 @@ def evaluate_encoded(model, data: Encoded, device: str | None = None, batch_size
         return Evaluation(None, None, predicted, confidence)
     right = sum(p == t for p, t in zip(predicted, data.targets))
     return Evaluation(loss_sum / len(data), right / len(data), predicted, confidence)
+
+
+def sentence_vectors(model, data: Encoded, device: str | None = None, batch_size: int = 64):
+    """(sentences, hidden) tensor: what the new dense layer reads for each sentence, in eval mode."""
+    import torch
+
+    device = device or str(next(model.parameters()).device)
+    was_training = model.training
+    model.eval()
+    vectors = []
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            rows = list(range(start, min(start + batch_size, len(data))))
+            vectors.append(sentence_vectors_of(model, data.batch(rows, device)))
+    model.train(was_training)
+    return torch.cat(vectors)
 
 
 def evaluate(model, tokenizer, data, labels: Sequence[str], max_length: int = 64,

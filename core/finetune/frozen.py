@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from core.finetune.batches import Batch, Encoded, pad_batch
+from core.finetune.pooling import pooling_of, pools_tokens, sentence_vector
 
 REPLAY_BUDGET_BYTES = 256 * 2**20   # keep at most this much of frozen-layer output in memory
 
@@ -81,7 +82,9 @@ def can_run_frozen_bottom_once(model, data: Encoded, layers: int) -> bool:
     fits the memory budget. (Other architectures still train correctly, running every layer every step.)"""
     from transformers import BertForSequenceClassification
 
-    if layers < 1 or not isinstance(model, BertForSequenceClassification) or model.bert.pooler is None:
+    if layers < 1 or not isinstance(model, BertForSequenceClassification):
+        return False
+    if pooling_of(model) == "cls" and model.bert.pooler is None:
         return False
     tokens = sum(len(ids) for ids in data.ids)
     return tokens * model.config.hidden_size * 4 <= REPLAY_BUDGET_BYTES
@@ -151,17 +154,27 @@ def run_frozen_bottom(model, data: Encoded, layers: int, device: str, batch_size
 
 
 def rest_of_bert(model, batch: Batch):
-    """BERT from layer `start_layer` up: the remaining layers (the top one for [CLS]
-    only), the pooler on [CLS] (dense + tanh), dropout, and the new dense layer:
-    the same logits as `model(...)` gives."""
+    """BERT from layer `start_layer` up, to one vector per sentence: with [CLS]
+    pooling the remaining layers (the top one for [CLS] only) and the pooler
+    (dense + tanh); with mean pooling every remaining layer, then the average of
+    the real tokens. The same vectors as the whole model's `pooler_output`."""
     layers, hidden = encoder_layers(model)[batch.start_layer:], batch.hidden
+    if pools_tokens(model):
+        return sentence_vector(model, through_layers(layers, hidden, batch.mask), batch.mask)
     if layers:
         hidden = top_layer_for_cls(layers[-1], through_layers(layers[:-1], hidden, batch.mask), batch.mask)
-    return model.classifier(model.dropout(model.base_model.pooler(hidden)))
+    return model.base_model.pooler(hidden)
+
+
+def sentence_vectors_of(model, batch: Batch):
+    """What the new dense layer reads: one vector per sentence of the batch."""
+    if batch.hidden is not None:
+        return rest_of_bert(model, batch)
+    return model.base_model(input_ids=batch.ids, attention_mask=batch.mask).pooler_output
 
 
 def logits_of(model, batch: Batch):
-    """One score per label for every sentence in the batch."""
+    """One score per label for every sentence in the batch: the same logits as `model(...)` gives."""
     if batch.hidden is not None:
-        return rest_of_bert(model, batch)
+        return model.classifier(model.dropout(rest_of_bert(model, batch)))
     return model(input_ids=batch.ids, attention_mask=batch.mask).logits

@@ -15,19 +15,21 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from core import models
 from core.finetune.batches import Batch, CheckedData, Encoded, check_data, encode, shuffled_batches
+from core.finetune.contrastive import contrastive_warmup
 from core.finetune.config import (
     EpochReport, FinetuneConfig, FinetuneError, FinetuneResult, StepReport, TrainingDiverged,
 )
-from core.finetune.evaluation import Evaluation, evaluate_encoded
+from core.finetune.evaluation import Evaluation, evaluate_encoded, sentence_vectors
 from core.finetune.frozen import (
     can_run_frozen_bottom_once, encoder_layers, freeze, frozen_bottom, frozen_layer_count, logits_of,
     run_frozen_bottom, train_mode,
 )
+from core.finetune.pooling import apply_pooling, init_head_from_centroids
 from core.finetune.tracking import BestEpoch, Meter, Tally, restore
 
 
@@ -56,7 +58,8 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     setup = prepare(config, data, device)
-    model, train_set, eval_set = setup.model, setup.train_set, setup.eval_set
+    config, model, train_set, eval_set = setup.config, setup.model, setup.train_set, setup.eval_set
+    start_from_the_shots(setup, config, rng, device, should_stop)
     lengths = train_set.lengths()
 
     # Optimizer and learning-rate schedule.
@@ -78,7 +81,7 @@ def finetune(train, eval=None, config: FinetuneConfig | None = None,
                 break
             meter.step_begins()
             batch = train_set.batch(rows, device)
-            learning_rate = scheduler.get_last_lr()[0]
+            learning_rate = max(scheduler.get_last_lr())
             try:
                 loss, right = train_step(model, batch, train_set.targets_of(rows, device), optimizer, scheduler)
             except TrainingDiverged as blew_up:
@@ -148,6 +151,7 @@ def planned_evaluations(config: FinetuneConfig, eval_set: Encoded | None) -> int
 class Setup:
     """The model ready to train and the sentences ready to feed it."""
 
+    config: FinetuneConfig    # as asked, or with [CLS] and a random start for a model that isn't a BERT
     model: Any
     tokenizer: Any
     labels: list[str]
@@ -165,6 +169,9 @@ def prepare(config: FinetuneConfig, data: CheckedData, device: str) -> Setup:
     sentences tokenized once. Frozen layers of a BERT classifier run now, once."""
     tokenizer = models.load_tokenizer(config.model_id)
     model = models.load_classifier(config.model_id, data.labels).to(device)
+    if not is_bert_classifier(model):   # mean pooling and the centroid start are written for BERT's head
+        config = replace(config, pooling="cls", head_init="random")
+    apply_pooling(model, config.pooling)
     total_layers = len(encoder_layers(model))
     frozen_layers = frozen_layer_count(config.freeze, config.freeze_layers, total_layers)
     trainable = freeze(model, config.freeze, frozen_layers)
@@ -177,9 +184,27 @@ def prepare(config: FinetuneConfig, data: CheckedData, device: str) -> Setup:
         train_set = run_frozen_bottom(model, train_set, frozen_layers, device)
         if eval_set is not None:
             eval_set = run_frozen_bottom(model, eval_set, frozen_layers, device)
-    return Setup(model=model, tokenizer=tokenizer, labels=data.labels, train_set=train_set, eval_set=eval_set,
+    return Setup(config=config, model=model, tokenizer=tokenizer, labels=data.labels, train_set=train_set, eval_set=eval_set,
                  frozen=frozen_bottom(model, frozen_layers), frozen_layers=frozen_layers,
                  total_layers=total_layers, frozen_ran_once=ran_once, trainable=trainable)
+
+
+def start_from_the_shots(setup: Setup, config: FinetuneConfig, rng: random.Random, device: str,
+                         should_stop: Callable[[], bool]) -> None:
+    """Optional, before the first epoch: a short contrastive warm-up on pairs of
+    training sentences, then the new dense layer started at the class centres."""
+    if config.contrastive_passes:
+        contrastive_warmup(setup.model, setup.train_set, config.contrastive_passes, config.learning_rate, rng,
+                           device, frozen=setup.frozen, should_stop=should_stop)
+    if config.head_init == "centroids":
+        vectors = sentence_vectors(setup.model, setup.train_set, device)
+        init_head_from_centroids(setup.model, vectors, setup.train_set.targets, config.head_scale)
+
+
+def is_bert_classifier(model) -> bool:
+    from transformers import BertForSequenceClassification
+
+    return isinstance(model, BertForSequenceClassification)
 
 
 def warmup_then_linear_decay(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
@@ -196,19 +221,31 @@ def warmup_then_linear_decay(total_steps: int, warmup_steps: int) -> Callable[[i
 
 def make_optimizer(model, config: FinetuneConfig):
     """AdamW (the talk's Adam, with weight decay kept apart from the gradient).
-    Biases and LayerNorm scales get no decay, as in BERT's original recipe and HF Trainer."""
+    Biases and LayerNorm scales get no decay, as in BERT's original recipe and HF Trainer.
+    With layer_lr_decay below 1, layer k from the top learns at lr x decay^k (the head at lr)."""
     import torch
 
-    decay, no_decay = [], []
+    groups: dict[tuple[float, float], list] = {}
     for name, p in model.named_parameters():
         if p.requires_grad:
-            (no_decay if p.ndim < 2 else decay).append(p)
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
+            decay = 0.0 if p.ndim < 2 else config.weight_decay
+            rate = config.learning_rate * config.layer_lr_decay ** layers_below_top(model, name)
+            groups.setdefault((decay, rate), []).append(p)
+    groups = [{"params": ps, "weight_decay": decay, "lr": rate} for (decay, rate), ps in groups.items()]
     try:   # one fused kernel for all tensors (Trainer's default too); not every device has it
         return torch.optim.AdamW(groups, lr=config.learning_rate, fused=True)
     except (RuntimeError, ValueError, TypeError):
         return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+def layers_below_top(model, name: str) -> int:
+    """0 for the head, pooler and top layer; k for the k-th layer below the top;
+    one more than the lowest layer for the embeddings."""
+    total = len(encoder_layers(model))
+    for part in name.split("."):
+        if part.isdigit() and ".layer." in name:
+            return total - 1 - int(part)
+    return total if "embeddings" in name else 0
 
 
 def train_step(model, batch: Batch, targets, optimizer, scheduler) -> tuple[float, int]:
@@ -222,7 +259,7 @@ def train_step(model, batch: Batch, targets, optimizer, scheduler) -> tuple[floa
     if not torch.isfinite(loss):
         raise TrainingDiverged(
             f"The loss became {loss.item()}: the weights blew up. Lower the learning rate "
-            f"(it was {optimizer.param_groups[0]['initial_lr']:g}) and train again."
+            f"(it was {max(g['initial_lr'] for g in optimizer.param_groups):g}) and train again."
         )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()

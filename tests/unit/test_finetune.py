@@ -210,13 +210,14 @@ def test_frozen_layers_computed_once_give_the_whole_models_scores(tiny_bert_dir)
             assert torch.allclose(shortcut, whole, atol=1e-5), (shortcut - whole).abs().max()
 
 
-def test_training_with_frozen_layers_run_once_matches_running_them_every_step(tiny, monkeypatch):
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_training_with_frozen_layers_run_once_matches_running_them_every_step(tiny, monkeypatch, pooling):
     """Same gradients, so the same training. Dropout is switched off for this
     comparison: the shortcut draws fewer random numbers (only [CLS] in the top layer)."""
     from core.finetune import loop
 
     monkeypatch.setattr(loop, "train_mode", lambda model, frozen=(): model.eval())
-    settings = tiny(epochs=3, freeze="embeddings", freeze_layers=1)
+    settings = tiny(epochs=3, freeze="embeddings", freeze_layers=1, pooling=pooling)
     shortcut = finetune(DATA, DATA, settings)
     monkeypatch.setattr(loop, "can_run_frozen_bottom_once", lambda *args: False)
     every_step = finetune(DATA, DATA, settings)
@@ -321,3 +322,127 @@ def test_more_labels_than_the_cap_are_refused_before_training(tiny):
     labels = [f"label {i // 2}" for i in range(len(texts))]
     with pytest.raises(FinetuneError, match=f"at most {MAX_LABELS}"):
         finetune((texts, labels), None, tiny(epochs=1))
+
+
+def test_mean_pooling_is_the_average_of_real_tokens_in_both_paths(tiny_bert_dir):
+    """With mean pooling the model's own forward (any caller: predict_proba, the
+    other chapters) and the frozen-layers-run-once shortcut give the same logits:
+    the new layer reads the average of the real tokens, padding left out."""
+    import torch
+
+    from core import finetune as ft
+    from core import models
+    from core.finetune.pooling import apply_pooling, mean_of_tokens, pooling_of
+
+    model = apply_pooling(models.load_classifier(tiny_bert_dir, list(TINY)).eval(), "mean")
+    assert pooling_of(model) == "mean" and model.config.classifier_pooling == "mean"
+    assert not any(p.requires_grad for p in model.bert.pooler.parameters())     # unused, so not trained
+    data = ft.encode(models.load_tokenizer(tiny_bert_dir), TEXTS, LABELS, list(TINY), 64)
+    rows = list(range(len(TEXTS)))
+    batch = data.batch(rows)
+    with torch.no_grad():
+        tokens = model.bert(input_ids=batch.ids, attention_mask=batch.mask).last_hidden_state
+        by_hand = model.classifier(mean_of_tokens(tokens, batch.mask))
+        one = data.batch([0])                                  # alone: no padding at all
+        alone = model.classifier(model.bert(input_ids=one.ids).last_hidden_state.mean(1))
+        whole = ft.logits_of(model, batch)
+        assert torch.allclose(whole, by_hand, atol=1e-5) and torch.allclose(whole[0], alone[0], atol=1e-5)
+        for frozen in (1, 2):
+            shortcut = ft.logits_of(model, ft.run_frozen_bottom(model, data, frozen, "cpu").batch(rows))
+            assert torch.allclose(shortcut, whole, atol=1e-5), (shortcut - whole).abs().max()
+
+
+def test_a_mean_pooled_fine_tune_saves_and_loads_pooling_the_same(tiny, tmp_path):
+    from core.model_io import load_model_folder, save_model_folder
+
+    result = finetune(DATA, DATA, tiny(epochs=2, pooling="mean", freeze="embeddings", freeze_layers=1))
+    assert result.frozen_ran_once and result.model.config.classifier_pooling == "mean"
+    before = predict_proba(result.model, result.tokenizer, TEXTS, result.labels)
+    model, tokenizer, labels = load_model_folder(save_model_folder(result, tmp_path / "m"))
+    after = predict_proba(model, tokenizer, TEXTS, labels)
+    assert [max(p, key=p.get) for p in after] == [max(p, key=p.get) for p in before]
+    assert after[0]["price"] == pytest.approx(before[0]["price"], abs=1e-5)
+    _, accuracy, _ = evaluate(model, tokenizer, DATA, labels)
+    assert accuracy == pytest.approx(result.eval_accuracy)
+
+
+def test_centroid_start_points_each_label_at_its_average_sentence(tiny):
+    import torch
+    import torch.nn.functional as F
+
+    from core.finetune.batches import check_data
+    from core.finetune.evaluation import sentence_vectors
+    import random
+
+    from core.finetune.loop import prepare, start_from_the_shots
+
+    config = tiny(pooling="mean", head_init="centroids", freeze="embeddings", freeze_layers=1)
+    setup = prepare(config, check_data(DATA), "cpu")
+    start_from_the_shots(setup, config, random.Random(0), "cpu", lambda: False)
+    vectors = F.normalize(sentence_vectors(setup.model, setup.train_set, "cpu"), dim=-1)
+    targets = torch.tensor(setup.train_set.targets)
+    weight = setup.model.classifier.weight.detach()
+    for label in range(len(TINY)):
+        centre = F.normalize(vectors[targets == label].mean(0), dim=0)
+        assert torch.allclose(F.normalize(weight[label], dim=0), centre, atol=1e-5)
+    assert torch.count_nonzero(setup.model.classifier.bias) == 0
+    # It starts as a nearest-centre classifier: on its own training sentences it beats chance.
+    assert evaluate_encoded(setup.model, setup.train_set, "cpu").accuracy > 1 / len(TINY)
+
+
+def test_layer_lr_decay_gives_lower_layers_smaller_steps(tiny_bert_dir):
+    from core import models
+    from core.finetune.loop import make_optimizer
+
+    model = models.load_classifier(tiny_bert_dir, list(TINY))
+    optimizer = make_optimizer(model, FinetuneConfig(learning_rate=1e-3, layer_lr_decay=0.5))
+    rate_of = {id(p): g["lr"] for g in optimizer.param_groups for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert rate_of[id(named["classifier.weight"])] == pytest.approx(1e-3)
+    assert rate_of[id(named["bert.encoder.layer.1.output.dense.weight"])] == pytest.approx(1e-3)
+    assert rate_of[id(named["bert.encoder.layer.0.output.dense.weight"])] == pytest.approx(5e-4)
+    assert rate_of[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(2.5e-4)
+    assert FinetuneConfig(layer_lr_decay=0).problems() and FinetuneConfig(pooling="max").problems()
+
+
+def test_contrastive_pairs_share_a_label_and_batches_never_repeat_one():
+    import random
+
+    from core.finetune.contrastive import pair_batches
+
+    targets = [0, 0, 0, 1, 1, 2, 2, 2, 2, 3]
+    batches = pair_batches(targets, 3, random.Random(0))
+    anchors = [a for batch in batches for a, _ in batch]
+    assert len(set(anchors)) == len(anchors) >= 8      # each sentence anchors at most once (lone leftovers skip)
+    for batch in batches:
+        assert len({targets[a] for a, _ in batch}) == len(batch) <= 3          # one pair per label
+        assert all(targets[a] == targets[p] and (a != p or targets.count(targets[a]) == 1) for a, p in batch)
+    assert batches == pair_batches(targets, 3, random.Random(0))
+
+
+def test_a_contrastive_warm_up_trains_the_encoder_before_the_classifier(tiny):
+    plain = finetune(DATA, DATA, tiny(epochs=1, pooling="mean", head_init="centroids"))
+    warmed = finetune(DATA, DATA, tiny(epochs=1, pooling="mean", head_init="centroids", contrastive_passes=2))
+    assert len(warmed.steps) == len(plain.steps)                  # the classifier's steps are the same count
+    assert warmed.steps[0].loss != pytest.approx(plain.steps[0].loss)
+    assert FinetuneConfig(contrastive_passes=-1).problems()
+
+
+def test_a_model_that_is_not_a_bert_trains_with_its_own_head(tiny_bert_dir, tmp_path):
+    """Mean pooling and the centroid start are the defaults for BERT; another
+    architecture (here a tiny DistilBERT) keeps its own [CLS] head and a random start."""
+    import shutil
+    from pathlib import Path
+
+    from transformers import DistilBertConfig, DistilBertModel
+
+    folder = tmp_path / "tiny-distilbert"
+    folder.mkdir()
+    for name in Path(tiny_bert_dir).iterdir():
+        if "token" in name.name or name.name.startswith("vocab") or name.name == "special_tokens_map.json":
+            shutil.copy(name, folder / name.name)
+    DistilBertModel(DistilBertConfig(vocab_size=200, dim=32, n_layers=2, n_heads=2, hidden_dim=37,
+                                     max_position_embeddings=128)).save_pretrained(folder)
+    result = finetune(DATA, DATA, FinetuneConfig(model_id=str(folder), epochs=1, batch_size=4))
+    assert (result.config.pooling, result.config.head_init) == ("cls", "random")
+    assert result.eval_accuracy is not None

@@ -125,14 +125,52 @@ def test_a_bad_output_is_refused_before_training(root, tiny_bert_dir, tmp_path, 
     assert "epoch" not in done.stderr and "Fine-tuning" not in done.stderr  # nothing was trained first
 
 
-def test_an_unwritable_output_is_refused_before_training(root, tiny_bert_dir, tmp_path):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        if os.access(locked, os.W_OK):
-            pytest.skip("running as a user who can write anywhere (root)")
-        done = run_cli(root, "--model", tiny_bert_dir, "--epochs", "1", "--output", str(locked / "model"))
-        assert done.returncode == 2 and "can't be written" in done.stderr, done.stderr
-    finally:
-        locked.chmod(0o700)
+def test_an_unwritable_output_is_refused_before_training(root, tiny_bert_dir):
+    # Under /proc nothing can be created, not even by root (CI runs as root).
+    done = run_cli(root, "--model", tiny_bert_dir, "--epochs", "1", "--output", "/proc/fb2b-model")
+    assert done.returncode == 2 and "can't be written" in done.stderr, done.stderr
+
+
+def synthetic(labels: int, per_label: int):
+    words = ("price money cost", "card credit bank", "slow late weeks", "error bug crash", "reply support call")
+    return [(f"label{j}", f"{words[j]} {w} {i}") for j in range(labels) for i in range(per_label)
+            for w in ("reason",)]
+
+
+def test_settings_are_chosen_for_the_data_unless_given(tiny_bert_dir):
+    from core.finetune import FinetuneConfig
+    from core.finetune.auto import FEW_SHOT_SETTINGS, choose_settings
+
+    base = FinetuneConfig(model_id=tiny_bert_dir)
+    few = list(zip(*[(t, y) for y, t in synthetic(5, 4)]))
+    choice = choose_settings(few, few, base=base)
+    assert (choice.config.epochs, choice.config.learning_rate) == (FEW_SHOT_SETTINGS["epochs"],
+                                                                    FEW_SHOT_SETTINGS["learning_rate"])
+    assert (choice.config.pooling, choice.config.head_init) == ("mean", "centroids")    # a BERT
+    assert "20 sentences, 5 labels, 4-4 per label; few examples per label" in choice.why
+    many = list(zip(*[(t, y) for y, t in synthetic(3, 40)]))
+    big_eval = (many[0] * 10, many[1] * 10)
+    choice = choose_settings(many, big_eval, base=base)
+    assert (choice.config.epochs, choice.config.learning_rate) == (FinetuneConfig().epochs,
+                                                                    FinetuneConfig().learning_rate)
+    assert choice.config.eval_every_epoch is False and "1200 evaluation sentences" in choice.why
+    given = choose_settings(few, few, given={"epochs": 2, "pooling": "cls"}, base=base)
+    assert (given.config.epochs, given.config.pooling, given.config.head_init) == (2, "cls", "centroids")
+    assert "epochs" not in given.chosen and "(as given: epochs, pooling)" in given.why
+
+
+def test_the_cli_prints_what_it_chose_and_why(root, tiny_bert_dir, tmp_path):
+    train = write_csv(tmp_path / "few.csv", synthetic(5, 6))
+    done = run_cli(root, "--train", train, "--eval", train, "--model", tiny_bert_dir, "--json")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    line = next(x for x in done.stderr.splitlines() if x.startswith("Settings:"))
+    assert "30 sentences, 5 labels, 6-6 per label; few examples per label" in line and "mean pooling" in line
+    assert summary["settings"]["chosen"]["pooling"] == "mean" and summary["config"]["head_init"] == "centroids"
+    assert summary["epochs"] == summary["settings"]["chosen"]["epochs"]
+    told = run_cli(root, "--train", train, "--eval", train, "--model", tiny_bert_dir, "--epochs", "1",
+                   "--pooling", "cls", "--json")
+    assert told.returncode == 0, told.stderr
+    summary = json.loads(told.stdout)
+    assert (summary["epochs"], summary["config"]["pooling"]) == (1, "cls")
+    assert "(as given: epochs, pooling)" in told.stderr
