@@ -3,8 +3,8 @@ object; progress goes to stderr, bad input gives one line and exit status 2."""
 
 from __future__ import annotations
 
-import os
 import contextlib
+import os
 import sys
 
 from core.finetune.config import (
