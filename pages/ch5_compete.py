@@ -122,7 +122,7 @@ def show_leaderboard(train, test, test_name: str, is_shipped: bool, min_accuracy
         st.dataframe(table(board.sorted_rows(sort), pick.key if pick else None), hide_index=True, key="ch5_compete_table",
                      column_config={
                          "pick": st.column_config.TextColumn("", width=30),
-                         "model": st.column_config.TextColumn(width="large"),
+                         "model": st.column_config.TextColumn(width="medium"),
                          "accuracy": st.column_config.NumberColumn(format="%.1f%%"),
                          "macro-F1": st.column_config.NumberColumn(format="%.3f"),
                          "worst-class recall": st.column_config.NumberColumn(format="%.0f%%"),
@@ -159,11 +159,11 @@ def show_leaderboard(train, test, test_name: str, is_shipped: bool, min_accuracy
 
 
 st.title("A model competition")
-st.markdown("#### Same training sentences, same test sentences: which model is good enough, and cheapest?")
+st.markdown("#### Same sentences for every model: which is good enough, and cheapest?")
 settings.keep(DEFAULTS, allowed={"ch5_compete_source": SOURCES, "ch5_compete_min": settings.Between(0.5, 1),
                                  "ch5_compete_sort": SORTS, "ch5_compete_k": (5, 10, 20), "ch5_compete_test": TEST_SIZES})
 source_col, min_col, sort_col = st.columns([1.2, 1.4, 1])
-source = source_col.radio("Data", SOURCES, key="ch5_compete_source", label_visibility="collapsed")
+source = source_col.selectbox("Data", SOURCES, key="ch5_compete_source")
 min_accuracy = min_col.slider("Good enough: minimum accuracy", 0.5, 1.0, step=0.01, key="ch5_compete_min",
                               format="%.2f")
 sort = sort_col.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="ch5_compete_sort")

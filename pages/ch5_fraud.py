@@ -65,14 +65,16 @@ def show_models(run: fraud.FraudRun, name: str, threshold: float, missed_cost: f
         st.button(f"Use the cheapest threshold ({cheapest_at:.2f})", key="ch5_fraud_cheapest",
                   icon=":material/savings:", on_click=settings.set_values, args=({"ch5_fraud_threshold": cheapest_at},))
     with middle:
+        st.markdown(f"**{name}**, flagging at {threshold:.2f} or above")
         c, d = st.columns(2)
-        c.metric(f"{name}: accuracy", percent(report.confusion.accuracy))
-        d.metric("frauds caught (recall)", f"{report.confusion.tp} of {run.test_frauds}")
+        c.metric("its accuracy", percent(report.confusion.accuracy))
+        d.metric("it catches", f"{report.confusion.tp} of {run.test_frauds}", help="Recall: the share of frauds flagged")
         charts.show(ch5_charts.fraud_confusion(report.confusion), key="ch5_fraud_confusion", height=250)
     with right:
         e, f = st.columns(2)
-        e.metric("precision: flags that were fraud", percent(report.confusion.precision))
-        f.metric("cost at this threshold", money(report.cost),
+        e.metric("precision", percent(report.confusion.precision), help="Of the flagged transactions, the share "
+                 "that was fraud")
+        f.metric("cost here", money(report.cost), help="Missed frauds and false alarms at your threshold, priced",
                  delta=f"{money(report.cost - cheapest.cost)} above the cheapest" if report.cost > cheapest.cost else None,
                  delta_color="inverse")
         thresholds, costs = fraud.cost_curve(scores, y, missed_cost, alarm_cost)
@@ -145,10 +147,11 @@ with knobs:
 y_held_out = held_out(seed)
 legit_only = fraud.confusion_at(np.zeros(len(y_held_out)), y_held_out, 0.5)
 with middle:
+    st.markdown('**"Always legit"**: never flags anything')
     a, b = st.columns(2)
-    a.metric('"Always legit": accuracy', percent(legit_only.accuracy),
+    a.metric("accuracy", percent(legit_only.accuracy),
              help=f"It lets all {legit_only.fn} frauds of the {len(y_held_out):,} test transactions through.")
-    b.metric('"Always legit": frauds caught', f"0 of {legit_only.fn}")
+    b.metric("frauds caught", f"0 of {legit_only.fn}")
 with right:
     run = fitted_models(seed, encoding, weights)
 if run is None:

@@ -40,6 +40,7 @@ def play(pool, curves, game_col, chart_col) -> None:
         st.markdown(f"**{current[0]} labels so far → {current[1]:.1%}** on 160 unseen sentences. Label the "
                     f"{len(state.picked)} sentences it is least sure of now ({STRATEGY_NAMES[state.strategy]}), "
                     "then retrain.")
+        buttons = st.container()      # above the sentences, so they are on the first screen; filled below
         round_ = len(state.history)
         prefill_round, prefill = ss.get("ch5_game_prefill", (None, {}))
         answers = prefill if prefill_round == round_ else {}
@@ -49,7 +50,7 @@ def play(pool, curves, game_col, chart_col) -> None:
             key=f"ch5_game_editor_{round_}_{bool(answers)}", hide_index=True, width="stretch", disabled=["sentence"],
             column_config={"sentence": st.column_config.TextColumn(width="large"),
                            "your label": st.column_config.SelectboxColumn(options=list(pool.labels), width="medium")})
-        go, fill, again = st.columns([1.2, 1.2, 1])
+        go, fill, again = buttons.columns([1.2, 1.2, 1])
         if go.button("Retrain on my labels", key="ch5_game_retrain", type="primary", icon=":material/model_training:"):
             given = {row: label for row, label in zip(state.picked, edited["your label"]) if isinstance(label, str)}
             try:

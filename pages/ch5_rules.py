@@ -26,9 +26,9 @@ def show_scores(keyword_rules: rules.KeywordRules, slot) -> None:
     scored = {split: rules.score_rules(keyword_rules, shipped(split), split) for split in SPLITS}
     with slot:
         left, right = st.columns(2)
-        left.metric("Right on the evaluation file", f"{scored['eval'].accuracy:.1%}",
+        left.metric("Right on eval", f"{scored['eval'].accuracy:.1%}",
                     help=f"{scored['eval'].correct} of {scored['eval'].total} sentences")
-        right.metric("Right on the challenge file", f"{scored['challenge'].accuracy:.1%}",
+        right.metric("Right on challenge", f"{scored['challenge'].accuracy:.1%}",
                      help=f"{scored['challenge'].correct} of {scored['challenge'].total} sentences")
         charts.show(ch5_charts.rules_recall(scored), key="ch5_rules_recall", height=260)
 
