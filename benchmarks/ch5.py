@@ -140,7 +140,8 @@ def record_bert() -> dict:
         "test": "core/data/cancellations/eval.csv",
         "test_sha256": compete.data_fingerprint(test),
         "config": {"epochs": config.epochs, "learning_rate": config.learning_rate, "freeze": config.freeze,
-                   "freeze_layers": config.freeze_layers, "batch_size": config.batch_size, "seed": config.seed},
+                   "freeze_layers": config.freeze_layers, "batch_size": config.batch_size, "seed": config.seed,
+                   "pooling": config.pooling, "head_init": config.head_init},
         "measured": {"date": date.today().isoformat(),
                      "machine": f"{os.cpu_count()}-core CPU, {platform.machine()}, no GPU used",
                      "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -154,7 +155,7 @@ def record_bert() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--record-bert", action="store_true")
-    parser.add_argument("--only", choices=("leaderboard", "fraud", "labelling", "pages"))
+    parser.add_argument("--only", choices=("leaderboard", "fraud", "labelling", "pages", "none"))
     args = parser.parse_args()
     from transformers.utils import logging as hf_logging
 

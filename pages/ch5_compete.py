@@ -109,7 +109,7 @@ def show_leaderboard(train, test, test_name: str, is_shipped: bool, min_accuracy
             functools.partial(compete.run_competition, train, test, arms=compete.EMBEDDING_ARMS, recorded=False,
                               test_name=test_name),
             shared=is_shipped)
-    bert_rows, why_not = finetuned_row(train, test, board.labels)
+        bert_rows, why_not = finetuned_row(train, test, board.labels)
     board = dataclasses.replace(
         board, rows=board.rows + (embedded.rows if embedded else ()) + tuple(bert_rows),
         skipped=board.skipped + (embedded.skipped if embedded else ()) + tuple(why_not))

@@ -97,7 +97,7 @@ else:
 # ---------------------------------------------------------------- the sources
 st.header("Four places labels come from")
 hand, later, para, model = st.columns(4)
-hand.markdown("**By hand.** People read and label, paid by the hour (the interview mentions Amazon's Mechanical "
+hand.markdown("**By hand.** People read and label, paid for it (the interview mentions Amazon's Mechanical "
               "Turk), or as a side effect: Google's captchas get you to label their images. The best ML companies, "
               "it says, get their data labelled without much effort.")
 later.markdown("**Later, by what happens.** Fraud labels arrive when a card holder reports a charge they never "
