@@ -66,16 +66,16 @@ def show_models(run: fraud.FraudRun, name: str, threshold: float, missed_cost: f
                   icon=":material/savings:", on_click=settings.set_values, args=({"ch5_fraud_threshold": cheapest_at},))
     with middle:
         st.markdown(f"**{name}**, flagging at {threshold:.2f} or above")
-        c, d = st.columns(2)
+        c, d = st.columns([0.85, 1.15])
         c.metric("its accuracy", percent(report.confusion.accuracy))
         d.metric("it catches", f"{report.confusion.tp} of {run.test_frauds}", help="Recall: the share of frauds flagged")
         charts.show(ch5_charts.fraud_confusion(report.confusion), key="ch5_fraud_confusion", height=250)
     with right:
-        e, f = st.columns(2)
-        e.metric("precision", percent(report.confusion.precision), help="Of the flagged transactions, the share "
+        e, f = st.columns([0.8, 1.2])
+        e.metric("precision", percent(report.confusion.precision, 0), help="Of the flagged transactions, the share "
                  "that was fraud")
         f.metric("cost here", money(report.cost), help="Missed frauds and false alarms at your threshold, priced",
-                 delta=f"{money(report.cost - cheapest.cost)} above the cheapest" if report.cost > cheapest.cost else None,
+                 delta=f"+{money(report.cost - cheapest.cost)} vs best" if report.cost > cheapest.cost else None,
                  delta_color="inverse")
         thresholds, costs = fraud.cost_curve(scores, y, missed_cost, alarm_cost)
         charts.show(ch5_charts.fraud_cost(thresholds, costs, threshold, cheapest), key="ch5_fraud_cost", height=300)
@@ -134,10 +134,11 @@ st.markdown(f"#### {ROWS:,} synthetic card transactions, {FRAUD_RATE:.1%} fraud.
 settings.keep(DEFAULTS, allowed=ALLOWED)
 seed, encoding = int(ss["ch5_fraud_seed"]), ss["ch5_fraud_encoding"]
 
-knobs, middle, right = st.columns([1, 1.15, 1.25])
+knobs, middle, right = st.columns([0.95, 1.3, 1.2])
 with knobs:
     name = st.selectbox("Model", MODELS, key="ch5_fraud_model")
-    weights = st.toggle("Class weights: a fraud counts as much as all legit rows together", key="ch5_fraud_weights")
+    weights = st.toggle("Class weights", key="ch5_fraud_weights",
+                        help="On: all the frauds together count as much as all the legit rows together")
     threshold = st.slider("Threshold: flag at or above this fraud score", 0.0, 1.0, step=0.01,
                           key="ch5_fraud_threshold")
     cost_left, cost_right = st.columns(2)
@@ -148,7 +149,7 @@ y_held_out = held_out(seed)
 legit_only = fraud.confusion_at(np.zeros(len(y_held_out)), y_held_out, 0.5)
 with middle:
     st.markdown('**"Always legit"**: never flags anything')
-    a, b = st.columns(2)
+    a, b = st.columns([0.85, 1.15])
     a.metric("accuracy", percent(legit_only.accuracy),
              help=f"It lets all {legit_only.fn} frauds of the {len(y_held_out):,} test transactions through.")
     b.metric("frauds caught", f"0 of {legit_only.fn}")

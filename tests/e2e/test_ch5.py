@@ -84,14 +84,14 @@ def test_fraud_page_shows_the_trap_first_and_the_threshold_prices_a_move(page):
 def test_labelling_game_on_the_first_screen_and_ten_labels_add_a_point(page):
     open_page(page, "ch5_labels")
     assert_no_exception(page)
-    retrain = page.get_by_role("button", name="Retrain on my labels")
+    retrain = page.get_by_role("button", name="Retrain")
     retrain.wait_for(timeout=180_000)                                   # BERT reads the pool once per server
     wait_idle(page)
     on_first_screen(page, retrain)
     on_first_screen(page, page.get_by_text("8 labels so far").first)
-    page.get_by_role("button", name="Fill in the dataset's labels").click()
+    page.get_by_role("button", name="Fill in").click()
     wait_idle(page)
-    page.get_by_role("button", name="Retrain on my labels").click()
+    page.get_by_role("button", name="Retrain").click()
     page.get_by_text("18 labels so far").first.wait_for(timeout=60_000)
     wait_idle(page)
     assert_no_exception(page)
