@@ -64,8 +64,8 @@ def table(rows, pick_key):
     return pd.DataFrame([{
         "pick": "★" if r.key == pick_key else "", "model": r.name + (" (recorded)" if r.recorded and "recorded" not in r.name else ""),
         "accuracy": 100 * r.accuracy, "macro-F1": r.macro_f1, "worst-class recall": 100 * r.worst_recall,
-        "worst class": r.worst_class, "fit s": r.fit_seconds, "ms / prediction": r.ms_per_prediction,
-        "size (MB)": r.size_bytes / 2**20, "note": r.note} for r in rows])
+        "fit s": r.fit_seconds, "ms / prediction": r.ms_per_prediction, "size (MB)": r.size_bytes / 2**20,
+        "worst class": r.worst_class, "note": r.note} for r in rows])
 
 
 def chosen_data(source: str):
@@ -122,13 +122,17 @@ def show_leaderboard(train, test, test_name: str, is_shipped: bool, min_accuracy
         st.dataframe(table(board.sorted_rows(sort), pick.key if pick else None), hide_index=True, key="ch5_compete_table",
                      column_config={
                          "pick": st.column_config.TextColumn("", width=30),
-                         "model": st.column_config.TextColumn(width="medium"),
-                         "accuracy": st.column_config.NumberColumn(format="%.1f%%"),
-                         "macro-F1": st.column_config.NumberColumn(format="%.3f"),
-                         "worst-class recall": st.column_config.NumberColumn(format="%.0f%%"),
-                         "fit s": st.column_config.NumberColumn(format="%.3f"),
-                         "ms / prediction": st.column_config.NumberColumn(format="%.4f"),
-                         "size (MB)": st.column_config.NumberColumn(format="%.3f"),
+                         "model": st.column_config.TextColumn(width=190),
+                         "accuracy": st.column_config.NumberColumn(format="%.1f%%", width=80),
+                         "macro-F1": st.column_config.NumberColumn(format="%.3f", width=75),
+                         "worst-class recall": st.column_config.NumberColumn(
+                             "worst recall", format="%.0f%%", width=90,
+                             help="Recall of the class this model gets right least often (named in 'worst class')"),
+                         "fit s": st.column_config.NumberColumn(format="%.3f", width=60),
+                         "ms / prediction": st.column_config.NumberColumn("ms/pred", format="%.4f", width=80,
+                                                                          help="Milliseconds per prediction"),
+                         "size (MB)": st.column_config.NumberColumn("MB", format="%.3f", width=70,
+                                                                    help="Size on disk, in MB"),
                      })
         st.caption(f"{board.train_rows} training sentences, {board.test_rows} test ({board.test_name}); measured here, "
                    "on this machine, now, except rows marked recorded. Click a column to sort. Sizes are each model "
