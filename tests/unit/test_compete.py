@@ -253,3 +253,12 @@ def test_a_recorded_row_that_names_its_training_sentences_joins_only_beside_them
     path.write_text(json.dumps(entry))
     assert compete.recorded_arm(test, path, train=train) is not None
     assert compete.recorded_arm(test, path, train=train.subset(range(0, 400, 2))) is None
+
+
+def test_the_command_line_runs_the_competition_on_banking77():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert compete.main(["--json", "--no-bert", "--banking77", "5"]) == 0
+    printed = json.loads(out.getvalue())
+    assert printed["train_rows"] == 5 * 77 and printed["test_rows"] == 7 * 77 and len(printed["labels"]) == 77
+    assert {r["key"] for r in printed["rows"]} == {"majority", "tfidf", "tree"}
