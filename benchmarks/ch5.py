@@ -5,6 +5,8 @@
                                              # core/data/compete/recorded_bert.json
 
 Figures (targets from issue 12):
+  - each page's first render (AppTest, in-process; <= 1.5 s), cold and after its background
+    jobs, the fraud page's threshold move (<= 0.5 s) and the labelling retrain click;
   - the leaderboard without BERT (majority, rules, TF-IDF + LR, tree): cold, i.e. the
     first call in a fresh process with scikit-learn's import, and warm (<= 5 s);
   - the BERT-embedding arms: the first call (model load and BERT pass) and a later one
@@ -85,6 +87,41 @@ def labelling_figures() -> dict:
                        for k, c in curves.items()}}
 
 
+def page_figures() -> dict:
+    """Each chapter 5 page's first render in a fresh AppTest session (in-process, as
+    benchmarks/ch2_embeddings.py measures chapter 2): the first visit on a new server
+    (cold: imports, nothing computed yet, background jobs started but not waited for),
+    then a first visit by a second visitor once those jobs have finished (warm); and on
+    the fraud page, one threshold move (the whole script's rerun)."""
+    from streamlit import cache_data
+    from streamlit.testing.v1 import AppTest
+
+    app = str(ROOT / "app.py")
+    out = {}
+    for page in ("ch5_rules", "ch5_compete", "ch5_fraud", "ch5_labels"):
+        at = AppTest.from_file(app, default_timeout=600).run()
+        _, cold = timed(lambda: at.switch_page(f"pages/{page}.py").run())
+        for job in list(at.session_state["ch5_jobs"].values()) if "ch5_jobs" in at.session_state else []:
+            job.join(600)
+        at.run()                # files the finished jobs' results where every visitor finds them
+        second = AppTest.from_file(app, default_timeout=600).run()
+        cache_data.clear()      # a new visitor's per-input caches; the shared job results stay
+        _, warm = timed(lambda: second.switch_page(f"pages/{page}.py").run())
+        out[page] = {"first_render_cold_s": round(cold, 2), "first_render_after_jobs_s": round(warm, 2),
+                     "exception": bool(second.exception)}
+        if page == "ch5_fraud":
+            moves = []
+            for value in (0.3, 0.6, 0.2):
+                moves.append(timed(lambda: second.slider(key="ch5_fraud_threshold").set_value(value).run())[1])
+            out[page]["threshold_move_rerun_s_max_of_3"] = round(max(moves), 3)
+        if page == "ch5_labels":
+            second.button(key="ch5_game_fill").click().run()
+            _, retrain = timed(lambda: second.button(key="ch5_game_retrain").click().run())
+            out[page]["retrain_click_rerun_s"] = round(retrain, 3)
+            out[page]["retrain_itself_s"] = round(second.session_state["ch5_game"].retrain_seconds, 3)
+    return out
+
+
 def record_bert() -> dict:
     """Fine-tune the demo BERT (chapter 3's defaults) and store its leaderboard row."""
     from core import compete
@@ -103,7 +140,8 @@ def record_bert() -> dict:
         "test": "core/data/cancellations/eval.csv",
         "test_sha256": compete.data_fingerprint(test),
         "config": {"epochs": config.epochs, "learning_rate": config.learning_rate, "freeze": config.freeze,
-                   "freeze_layers": config.freeze_layers, "batch_size": config.batch_size, "seed": config.seed},
+                   "freeze_layers": config.freeze_layers, "batch_size": config.batch_size, "seed": config.seed,
+                   "pooling": config.pooling, "head_init": config.head_init},
         "measured": {"date": date.today().isoformat(),
                      "machine": f"{os.cpu_count()}-core CPU, {platform.machine()}, no GPU used",
                      "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -117,15 +155,16 @@ def record_bert() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--record-bert", action="store_true")
-    parser.add_argument("--only", choices=("leaderboard", "fraud", "labelling"))
+    parser.add_argument("--only", choices=("leaderboard", "fraud", "labelling", "pages", "none"))
     args = parser.parse_args()
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     out = {"load_average_before": [round(x, 2) for x in os.getloadavg()]}
+    # The pages last: their figures in a fresh process are `--only pages` (the others warm them up).
     for name, figures in (("leaderboard", leaderboard_figures), ("fraud", fraud_figures),
-                          ("labelling", labelling_figures)):
+                          ("labelling", labelling_figures), ("pages", page_figures)):
         if args.only in (None, name):
             out[name] = figures()
     if args.record_bert:

@@ -389,7 +389,8 @@ def _looks_like_header(cells: Sequence[str], text_column, label_column) -> bool:
 
 def inspect_csv(source, *, text_column: str | int | None = None, label_column: str | int | None = None,
                 max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES, min_labels: int = 2,
-                min_rows_per_label: int = 2, near_duplicates: bool = True) -> CsvReport:
+                min_rows_per_label: int = 2, near_duplicates: bool = True,
+                max_labels: int = MAX_LABELS) -> CsvReport:
     """Read labelled sentences from a CSV and say what was in it.
 
     Accepts a header with a text column (text / sentence / utterance / query /
@@ -468,7 +469,7 @@ def inspect_csv(source, *, text_column: str | int | None = None, label_column: s
                                f'is "{header[text_at]}" the right column?')
         raise DatasetError(f"{name} has a header but no rows of data.")
     data = LabelledTexts(tuple(texts), tuple(labels))
-    _check_classes(data, numbers, name, min_labels, min_rows_per_label)
+    _check_classes(data, numbers, name, min_labels, min_rows_per_label, max_labels)
 
     exact, conflicting = _exact_duplicate_groups(data, numbers)
     near, checked = (), False
@@ -498,7 +499,8 @@ def _first_row_is_data(rows) -> bool:
     return len(rows) == 1 or any(cells[0].strip() == label for _, cells in rows[1:])
 
 
-def _check_classes(data: LabelledTexts, numbers: Sequence[int], name: str, min_labels: int, min_rows: int) -> None:
+def _check_classes(data: LabelledTexts, numbers: Sequence[int], name: str, min_labels: int, min_rows: int,
+                   max_labels: int = MAX_LABELS) -> None:
     counts = data.class_counts()
     if len(counts) == 1 and min_labels > 1:
         raise DatasetError(f'Every row of {name} has the label "{next(iter(counts))}"; a classifier needs at least '
@@ -506,7 +508,7 @@ def _check_classes(data: LabelledTexts, numbers: Sequence[int], name: str, min_l
     if len(counts) < min_labels:
         raise DatasetError(f"{name} has only {len(counts)} labels ({_quote_all(list(counts))}); "
                            f"at least {min_labels} are needed.")
-    check_label_count(len(counts), name)
+    check_label_count(len(counts), name, max_labels)
     thin = [label for label, n in counts.items() if n < min_rows]
     if thin:
         first_row = {label: numbers[data.labels.index(label)] for label in thin}
@@ -518,20 +520,20 @@ def _check_classes(data: LabelledTexts, numbers: Sequence[int], name: str, min_l
                            "(some to learn from, some to test on).")
 
 
-def check_label_count(count: int, name: str = "The data") -> None:
-    """Refuse more than MAX_LABELS labels: one sentence, naming none of them."""
-    if count > MAX_LABELS:
-        raise DatasetError(f"{name} has {count:,} different labels; this app fine-tunes at most {MAX_LABELS}. "
+def check_label_count(count: int, name: str = "The data", max_labels: int = MAX_LABELS) -> None:
+    """Refuse more than `max_labels` labels (a visitor's file: MAX_LABELS): one sentence, naming none of them."""
+    if count > max_labels:
+        raise DatasetError(f"{name} has {count:,} different labels; this app fine-tunes at most {max_labels}. "
                            "Merge rare labels into broader ones (or into \"other\") and upload it again.")
 
 
 def read_csv(source, *, text_column: str | int | None = None, label_column: str | int | None = None,
              max_rows: int = MAX_ROWS, max_bytes: int = MAX_BYTES, min_labels: int = 2,
-             min_rows_per_label: int = 2) -> LabelledTexts:
+             min_rows_per_label: int = 2, max_labels: int = MAX_LABELS) -> LabelledTexts:
     """Just the labelled sentences of a CSV (see inspect_csv for the rules and errors)."""
     return inspect_csv(source, text_column=text_column, label_column=label_column, max_rows=max_rows,
                        max_bytes=max_bytes, min_labels=min_labels, min_rows_per_label=min_rows_per_label,
-                       near_duplicates=False).data
+                       near_duplicates=False, max_labels=max_labels).data
 
 
 # ---------------------------------------------------------------- duplicates

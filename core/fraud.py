@@ -13,6 +13,8 @@ send to a person for review, or block.
     generate_transactions(n=20_000, fraud_rate=0.008, seed=0) -> Transactions
     encode_one_hot(tx) / encode_integers(tx) -> Encoded(matrix, feature_names)
     fit_fraud_models(tx, encoding, class_weights, models, seed) -> FraudRun (scores on a held-out 30%)
+    demo_run(seed, encoding, class_weights, n, fraud_rate) -> FraudRun   generate + fit, as the page's job
+    held_out_labels(tx, seed) -> the test rows' labels (what "always legit" is scored on, no fitting)
     confusion_at(scores, y, threshold) -> Confusion (tp, fp, fn, tn, accuracy, precision, recall)
     pr_curve(scores, y) -> PRCurve;  average_precision(scores, y) -> float
     cheapest_threshold(scores, y, cost_missed_fraud, cost_false_alarm) -> ThresholdChoice
@@ -283,6 +285,19 @@ def fit_fraud_models(tx: Transactions, encoding: str = "one-hot", class_weights:
         fitted[name] = FraudModel(name, np.asarray(scores, dtype=float), time.perf_counter() - started)
     return FraudRun(y[test], fitted, encoding, class_weights, encoded.feature_names, len(train),
                     int(y_train.sum()), int(y[test].sum()))
+
+
+def demo_run(seed: int = 0, encoding: str = "one-hot", class_weights: bool = False, n: int = 20_000,
+             fraud_rate: float = 0.008) -> FraudRun:
+    """The fraud page's computation in one call (a background job: ~3-7 s on 2 busy cores):
+    generate the seeded transactions and fit every model on them."""
+    return fit_fraud_models(generate_transactions(n, fraud_rate, seed), encoding, class_weights, seed=seed)
+
+
+def held_out_labels(tx: Transactions, seed: int = 0, test_fraction: float = TEST_FRACTION) -> np.ndarray:
+    """The labels of the rows fit_fraud_models scores on (same split, same seed):
+    enough to score "always legit" before any model is fitted."""
+    return tx.is_fraud[split_rows(tx.is_fraud, test_fraction, seed)[1]]
 
 
 # ---------------------------------------------------------------- from scores to decisions

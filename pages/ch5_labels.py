@@ -38,8 +38,9 @@ def play(pool, curves, game_col, chart_col) -> None:
     with game_col:
         current = state.history[-1]
         st.markdown(f"**{current[0]} labels so far → {current[1]:.1%}** on 160 unseen sentences. Label the "
-                    f"{len(state.picked)} sentences it is least sure of now ({STRATEGY_NAMES[state.strategy]}), "
+                    f"{len(state.picked)} sentences it picked ({STRATEGY_NAMES[state.strategy].split(' (')[0]}), "
                     "then retrain.")
+        buttons = st.container()      # above the sentences, so they are on the first screen; filled below
         round_ = len(state.history)
         prefill_round, prefill = ss.get("ch5_game_prefill", (None, {}))
         answers = prefill if prefill_round == round_ else {}
@@ -47,19 +48,22 @@ def play(pool, curves, game_col, chart_col) -> None:
             pd.DataFrame({"sentence": [pool.texts[i] for i in state.picked],
                           "your label": [answers.get(i) for i in state.picked]}),
             key=f"ch5_game_editor_{round_}_{bool(answers)}", hide_index=True, width="stretch", disabled=["sentence"],
-            column_config={"sentence": st.column_config.TextColumn(width="large"),
-                           "your label": st.column_config.SelectboxColumn(options=list(pool.labels), width="medium")})
-        go, fill, again = st.columns([1.2, 1.2, 1])
-        if go.button("Retrain on my labels", key="ch5_game_retrain", type="primary", icon=":material/model_training:"):
+            column_config={"sentence": st.column_config.TextColumn(width=300),
+                           "your label": st.column_config.SelectboxColumn(options=list(pool.labels), width=130)})
+        go, fill, again = buttons.columns(3)
+        if go.button("Retrain", key="ch5_game_retrain", type="primary", icon=":material/model_training:",
+                     width="stretch", help="Retrain on my labels"):
             given = {row: label for row, label in zip(state.picked, edited["your label"]) if isinstance(label, str)}
             try:
                 ss[GAME] = labelling.submit_labels(pool, state, given)
                 st.rerun()
             except labelling.LabellingError as error:
                 friendly_error(f"{error} Nothing was lost: label a sentence with the drop-down in its row.")
-        fill.button("Fill in the dataset's labels", key="ch5_game_fill", on_click=prefill_with_dataset,
-                    args=(pool, state), help="For a demo: the labels the dataset's authors gave; change any first.")
-        again.button("New game", key="ch5_game_new", on_click=new_game, args=(pool,), icon=":material/restart_alt:")
+        fill.button("Fill in", key="ch5_game_fill", on_click=prefill_with_dataset, args=(pool, state), width="stretch",
+                    icon=":material/edit_note:",
+                    help="For a demo: the labels the dataset's authors gave; change any before retraining.")
+        again.button("New game", key="ch5_game_new", on_click=new_game, args=(pool,), icon=":material/restart_alt:",
+                     width="stretch")
 
     with chart_col:
         charts.show(ch5_charts.labelling_curves(curves, list(state.history)), key="ch5_labels_chart", height=380,
@@ -82,7 +86,7 @@ st.title("Where labels come from")
 st.markdown("#### Labels cost a person's time. Spend it on the sentences the model is least sure of.")
 settings.keep(DEFAULTS, allowed={"ch5_labels_strategy": STRATEGY_NAMES})
 
-game_col, chart_col = st.columns([1.25, 1])
+game_col, chart_col = st.columns([1.35, 1])
 with chart_col:
     ready = ch5.computed(("labels", "shipped"), "Embedding the 560 shipped sentences with BERT for the game",
                          pool_and_curves)
@@ -96,7 +100,7 @@ else:
 # ---------------------------------------------------------------- the sources
 st.header("Four places labels come from")
 hand, later, para, model = st.columns(4)
-hand.markdown("**By hand.** People read and label, paid by the hour (the interview mentions Amazon's Mechanical "
+hand.markdown("**By hand.** People read and label, paid for it (the interview mentions Amazon's Mechanical "
               "Turk), or as a side effect: Google's captchas get you to label their images. The best ML companies, "
               "it says, get their data labelled without much effort.")
 later.markdown("**Later, by what happens.** Fraud labels arrive when a card holder reports a charge they never "

@@ -26,9 +26,9 @@ def show_scores(keyword_rules: rules.KeywordRules, slot) -> None:
     scored = {split: rules.score_rules(keyword_rules, shipped(split), split) for split in SPLITS}
     with slot:
         left, right = st.columns(2)
-        left.metric("Right on the evaluation file", f"{scored['eval'].accuracy:.1%}",
+        left.metric("Right on eval", f"{scored['eval'].accuracy:.1%}",
                     help=f"{scored['eval'].correct} of {scored['eval'].total} sentences")
-        right.metric("Right on the challenge file", f"{scored['challenge'].accuracy:.1%}",
+        right.metric("Right on challenge", f"{scored['challenge'].accuracy:.1%}",
                      help=f"{scored['challenge'].correct} of {scored['challenge'].total} sentences")
         charts.show(ch5_charts.rules_recall(scored), key="ch5_rules_recall", height=260)
 
@@ -71,15 +71,19 @@ st.header("When a heuristic is the right tool")
 good, bad = st.columns(2)
 with good:
     st.markdown(
-        "**Often, first.** In the interview, Axon's author warns against reaching for machine learning when "
-        "a simple rule will do: sort tweets as happy or unhappy by their smiley or frowny emoji; flag a phishing "
-        "email or text because it has a link with redirects, whatever the rest says. Cheap, instant, and you can "
-        "read why it decided.")
+        "**Often, first.** The interview (Sean Moriarty, who created Axon) says \"people tend to reach for machine "
+        "learning when simple rules will do a lot better\". His examples: sort tweets by their emoji, \"if it has a "
+        "happy face then you know it's a happy tweet\"; and for phishing texts or emails, \"just look for links with "
+        "redirects\" and call it spam, \"no matter if the link or if the actual content is spammy\". Cheap, instant, "
+        "and you can read why it decided. Deep learning comes in, he says, when you need \"a higher level of "
+        "accuracy or higher level of precision\".")
 with bad:
     st.markdown(
-        "**Not when the exceptions never end.** His example from Goodfellow's *Deep Learning*: write a rule for "
-        "which birds fly and it grows into \"all birds fly except penguins, except young birds, …\", where "
-        "\"80% of birds fly\" says it simply. Here every trap sentence needs another keyword, and every keyword "
-        "springs a new trap: a model learns the exceptions from examples instead.")
+        "**Not when the exceptions never end.** His example from Ian Goodfellow's book *Deep Learning*: \"if you try "
+        "to come up with a rule for what birds fly, your rule would start as all birds fly except penguins, except "
+        "young birds\", and it goes on and on, \"when it's actually a lot simpler to say … 80% of birds fly\": a "
+        "probability instead of a rule. Here every trap sentence needs another keyword, and every keyword springs a "
+        "new trap (edit the rules above and watch the challenge score); a model learns the exceptions from examples "
+        "instead.")
 st.page_link("pages/ch5_compete.py", icon=":material/leaderboard:",
              label="Your rules, against five models and a fine-tuned BERT, on the same sentences")

@@ -79,7 +79,7 @@ def _short_name(name: str) -> str:
 def fraud_confusion(confusion) -> go.Figure:
     """The 2 x 2 table of one threshold: rows what happened, columns what the model said."""
     z = [[confusion.tn, confusion.fp], [confusion.fn, confusion.tp]]
-    names = [["legit, let through", "false alarm"], ["missed fraud", "fraud caught"]]
+    names = [["let through", "false alarm"], ["missed", "caught"]]
     fig = go.Figure(go.Heatmap(
         z=[[math.log1p(v) for v in row] for row in z], x=["said legit", "said fraud"], y=["legit", "fraud"],
         colorscale="Blues", showscale=False, text=[[f"{names[i][j]}<br>{z[i][j]:,}" for j in range(2)] for i in range(2)],

@@ -225,3 +225,40 @@ def test_the_bert_embedding_arms_beat_tf_idf_and_carry_bert_in_their_size(shippe
         assert row.ms_per_prediction > _row(board, "tfidf").ms_per_prediction
     again = compete.run_competition(train, test, arms=("bert_mlp",), recorded=False)
     assert again.rows[0].predictions == _row(bert, "bert_mlp").predictions
+
+
+def test_banking77_data_draws_k_per_intent_and_scores_every_intent():
+    train, test, name = compete.banking77_data(5, 7, seed=0)
+    assert len(train) == 5 * 77 and len(test) == 7 * 77
+    assert set(train.class_counts().values()) == {5} and set(test.class_counts().values()) == {7}
+    assert "7 per intent" in name
+    again, _, _ = compete.banking77_data(5, 7, seed=0)
+    assert again.texts == train.texts
+    board = compete.run_competition(train, test, arms=("majority", "rules", "tfidf"), test_name=name)
+    assert [r.key for r in board.rows] == ["majority", "tfidf"]          # no recorded fine-tune for this draw
+    assert any("cancellation reasons" in s for s in board.skipped)
+
+
+@pytest.mark.parametrize("per_label, test_per_label", [(3, 7), (10, 500)])
+def test_banking77_choices_outside_the_menu_get_a_sentence(per_label, test_per_label):
+    with pytest.raises(compete.CompetitionError):
+        compete.banking77_data(per_label, test_per_label)
+
+
+def test_a_recorded_row_that_names_its_training_sentences_joins_only_beside_them(shipped, tmp_path):
+    train, test, _ = shipped
+    entry = compete.load_recorded()
+    entry["train_sha256"] = compete.data_fingerprint(train)
+    path = tmp_path / "recorded.json"
+    path.write_text(json.dumps(entry))
+    assert compete.recorded_arm(test, path, train=train) is not None
+    assert compete.recorded_arm(test, path, train=train.subset(range(0, 400, 2))) is None
+
+
+def test_the_command_line_runs_the_competition_on_banking77():
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert compete.main(["--json", "--no-bert", "--banking77", "5"]) == 0
+    printed = json.loads(out.getvalue())
+    assert printed["train_rows"] == 5 * 77 and printed["test_rows"] == 7 * 77 and len(printed["labels"]) == 77
+    assert {r["key"] for r in printed["rows"]} == {"majority", "tfidf", "tree"}

@@ -84,6 +84,12 @@ def test_the_test_split_keeps_the_fraud_rate(run, transactions):
     assert run.test_frauds == 48 and run.train_frauds == 112
 
 
+def test_always_legit_can_be_scored_before_any_model_is_fitted(run, transactions):
+    y = fraud.held_out_labels(transactions, seed=0)
+    assert np.array_equal(y, run.y_test)     # the very rows the models are scored on
+    assert fraud.confusion_at(np.zeros(len(y)), y, 0.5).accuracy == pytest.approx(1 - 48 / 6_000)
+
+
 def test_class_weights_make_logistic_regression_flag_more_frauds_at_the_same_threshold(transactions, run):
     weighted = fraud.fit_fraud_models(transactions, class_weights=True, models=("logistic regression",))
     plain = fraud.confusion_at(run.scores("logistic regression"), run.y_test, 0.5)
