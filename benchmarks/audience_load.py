@@ -1,0 +1,150 @@
+"""The speaker is never starved: a room of visitors on one server while the
+presenter-key holder runs the demo fine-tune.
+
+In one `streamlit run` server on loopback (with PRESENTER_KEY set), driven by
+Playwright tabs in Debian's Chromium:
+
+1. the speaker (a tab opened with ?speaker=KEY) runs the chapter 3 demo once to
+   warm up, then once more, timed: the time alone;
+2. V visitors keep opening light pages (home, chapter 1, the tokenizer, chapter 4's
+   precomputed lessons), one navigation every fraction of a second round the room,
+   and F visitors sit on chapter 3; the speaker presses Start and the F visitors
+   press Start right after: the speaker's time in the crowd, then every visitor's
+   fine-tune to its end;
+3. the same again with the F visitors pressing Start first: the speaker's job
+   goes to the head of the line but waits for the one already running.
+
+Targets (issue 15), for case 2: the speaker's fine-tune at most 1.5x its time
+alone, the server's peak RSS at most 2.7 GB, no exception on any page or in the
+server's log. Case 3 is printed too, as measured.
+
+    python benchmarks/audience_load.py                          # the full run: 30 + 5 visitors
+    python benchmarks/audience_load.py --visitors 10 --finetuners 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+
+from audience import (ROOT, FINETUNE_PAGE, Server, exceptions_on, launch_chromium, open_page, page_time_s,
+                      projector_tab, start_finetune, wait_finetune, wait_idle)
+from playwright.sync_api import sync_playwright
+
+KEY = "benchmark-speaker-key"
+LIGHT_PAGES = ["", "ch1_multiplication", "ch1_confidence", "ch2_tokenizer", "ch4_batch", "ch4_noise",
+               "ch4_fitting", "ch2_onehot"]
+TARGET_RATIO, TARGET_PEAK_MB = 1.5, 2700
+
+
+class Room:
+    """The light-page visitors: each tab moves to its next page in turn, without
+    waiting for it to load (the server renders many at once, as with a real room)."""
+
+    def __init__(self, browser, url: str, visitors: int):
+        self.tabs = [projector_tab(browser, url, timeout_ms=120_000) for _ in range(visitors)]
+        self.turns = itertools.cycle(range(visitors)) if visitors else None
+        self.pages = [itertools.cycle(LIGHT_PAGES[i % len(LIGHT_PAGES):] + LIGHT_PAGES[:i % len(LIGHT_PAGES)])
+                      for i in range(visitors)]
+        self.url, self.navigations = url, 0
+
+    def step(self) -> None:
+        if self.turns is None:
+            return
+        i = next(self.turns)
+        self.tabs[i].goto(f"{self.url}/{next(self.pages[i])}", wait_until="commit")
+        self.navigations += 1
+
+    def exceptions(self) -> list[str]:
+        found = []
+        for tab in self.tabs:
+            wait_idle(tab, timeout=30)
+            found += exceptions_on(tab)
+        return found
+
+
+def timed_run(tab, number: int, meanwhile=None, before_wait=None) -> float:
+    started = time.time()
+    start_finetune(tab)
+    if before_wait is not None:
+        before_wait()
+    wait_finetune(tab, number, meanwhile=meanwhile)
+    return time.time() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visitors", type=int, default=30, help="visitors on light pages")
+    parser.add_argument("--finetuners", type=int, default=5, help="visitors who start a fine-tune")
+    args = parser.parse_args()
+
+    server = Server("audience-server.log", PRESENTER_KEY=KEY)
+    problems, figures, began = [], {}, time.time()
+    try:
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            speaker = projector_tab(browser, server.url, timeout_ms=120_000)
+            open_page(speaker, f"{FINETUNE_PAGE}?speaker={KEY}")
+            timed_run(speaker, 1)  # warm-up: imports torch and transformers, loads the model
+            alone = timed_run(speaker, 2)
+            figures["speaker_alone_s"] = round(alone, 1)
+            print(f"speaker alone: {alone:.1f} s (page says {page_time_s(speaker)}); RSS {server.rss_mb():.0f} MB",
+                  flush=True)
+
+            room = Room(browser, server.url, args.visitors)
+            finetuners = [projector_tab(browser, server.url, timeout_ms=120_000) for _ in range(args.finetuners)]
+            for tab in finetuners:
+                open_page(tab, FINETUNE_PAGE)
+            for _ in range(len(room.tabs)):
+                room.step()  # everyone in the room has a page open before the speaker starts
+
+            def crowd_presses_start():
+                for tab in finetuners:
+                    start_finetune(tab)
+                    room.step()
+
+            crowd = timed_run(speaker, 3, meanwhile=room.step, before_wait=crowd_presses_start)
+            figures["speaker_in_crowd_s"] = round(crowd, 1)
+            print(f"speaker with {args.visitors} visitors browsing and {args.finetuners} fine-tunes queued behind: "
+                  f"{crowd:.1f} s (page says {page_time_s(speaker)}) = {crowd / alone:.2f}x alone; "
+                  f"RSS {server.rss_mb():.0f} MB", flush=True)
+            for tab in finetuners:
+                wait_finetune(tab, 1, meanwhile=room.step)
+                problems += exceptions_on(tab)
+            print(f"every visitor's fine-tune ended; {room.navigations} light-page visits so far; "
+                  f"RSS {server.rss_mb():.0f} MB", flush=True)
+
+            # Case 3: the crowd presses Start first, the speaker a moment later.
+            for tab in finetuners:
+                start_finetune(tab)
+                room.step()
+            late = timed_run(speaker, 4, meanwhile=room.step)
+            figures["speaker_after_crowd_s"] = round(late, 1)
+            print(f"speaker pressing Start after the {args.finetuners} visitors: {late:.1f} s = {late / alone:.2f}x "
+                  "alone (one visitor's run was already going; the rest waited behind the speaker)", flush=True)
+            for tab in finetuners:
+                wait_finetune(tab, 2, meanwhile=room.step)
+                problems += exceptions_on(tab)
+            problems += room.exceptions() + exceptions_on(speaker)
+            figures["light_page_visits"] = room.navigations
+            browser.close()
+    finally:
+        problems += server.tracebacks()
+        peak = server.peak_mb()
+        server.stop()
+    ratio = figures.get("speaker_in_crowd_s", float("inf")) / figures.get("speaker_alone_s", 1)
+    ok = ratio <= TARGET_RATIO and peak <= TARGET_PEAK_MB and not problems
+    summary = {"visitors": args.visitors, "finetuners": args.finetuners, **figures,
+               "speaker_ratio": round(ratio, 2), "peak_rss_mb": round(peak), "exceptions": problems,
+               "minutes": round((time.time() - began) / 60, 1),
+               "targets": f"ratio <= {TARGET_RATIO}, peak <= {TARGET_PEAK_MB} MB, no exception", "met": ok}
+    print(json.dumps(summary, indent=1))
+    with open(ROOT / "benchmarks" / "results" / "audience_load.jsonl", "a") as out:
+        out.write(json.dumps(summary) + "\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
