@@ -78,6 +78,41 @@ class Server:
         self._log.close()
 
 
+def _descendants(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(proc.name))
+    found, todo = [], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def browser_in_the_background(server_pid: int) -> int:
+    """Nice 19 for this driver's own browser processes (never anyone else's, never the
+    server's): on a stage the visitors' browsers run on their own machines, so here
+    they must not take the server's CPU. Call again after opening tabs (new renderer
+    processes). Returns how many processes were set."""
+    done = 0
+    for pid in _descendants(os.getpid()):
+        if pid == server_pid or pid in _descendants(server_pid):
+            continue
+        try:
+            if "chrom" in Path(f"/proc/{pid}/comm").read_text() or "node" in Path(f"/proc/{pid}/comm").read_text():
+                os.setpriority(os.PRIO_PROCESS, pid, 19)
+                done += 1
+        except OSError:
+            continue
+    return done
+
+
 def exceptions_on(tab) -> list[str]:
     boxes = tab.locator('[data-testid="stException"]')
     return [boxes.nth(i).inner_text()[:200] for i in range(boxes.count())]

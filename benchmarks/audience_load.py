@@ -14,6 +14,11 @@ Playwright tabs in Debian's Chromium:
 3. the same again with the F visitors pressing Start first: the speaker's job
    goes to the head of the line but waits for the one already running.
 
+The browser's processes run at nice 19 and the server at the caller's priority:
+on a stage the visitors' browsers are on their own machines, here they share the
+server's two cores (unniced, 14 tabs took 87 of 137 CPU seconds during the
+speaker's run). The CPU seconds of server, browser and machine are printed.
+
 Targets (issue 15), for case 2: the speaker's fine-tune at most 1.5x its time
 alone, the server's peak RSS at most 2.7 GB, no exception on any page or in the
 server's log. Case 3 is printed too, as measured.
@@ -27,10 +32,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import time
+from pathlib import Path
 
-from audience import (ROOT, FINETUNE_PAGE, Server, exceptions_on, launch_chromium, open_page, page_time_s,
-                      projector_tab, start_finetune, wait_finetune, wait_idle)
+from audience import (ROOT, FINETUNE_PAGE, Server, browser_in_the_background, exceptions_on, launch_chromium,
+                      open_page, page_time_s, projector_tab, start_finetune, wait_finetune, wait_idle)
 from playwright.sync_api import sync_playwright
 
 KEY = "benchmark-speaker-key"
@@ -43,16 +50,19 @@ class Room:
     """The light-page visitors: each tab moves to its next page in turn, without
     waiting for it to load (the server renders many at once, as with a real room)."""
 
-    def __init__(self, browser, url: str, visitors: int):
+    def __init__(self, browser, url: str, visitors: int, think_s: float):
         self.tabs = [projector_tab(browser, url, timeout_ms=120_000) for _ in range(visitors)]
+        self.gap_s = think_s / max(1, visitors)  # each visitor reads a page for think_s, then clicks on
+        self.last = 0.0
         self.turns = itertools.cycle(range(visitors)) if visitors else None
         self.pages = [itertools.cycle(LIGHT_PAGES[i % len(LIGHT_PAGES):] + LIGHT_PAGES[:i % len(LIGHT_PAGES)])
                       for i in range(visitors)]
         self.url, self.navigations = url, 0
 
-    def step(self) -> None:
-        if self.turns is None:
+    def step(self, force: bool = False) -> None:
+        if self.turns is None or (not force and time.time() - self.last < self.gap_s):
             return
+        self.last = time.time()
         i = next(self.turns)
         self.tabs[i].goto(f"{self.url}/{next(self.pages[i])}", wait_until="commit")
         self.navigations += 1
@@ -63,6 +73,27 @@ class Room:
             wait_idle(tab, timeout=30)
             found += exceptions_on(tab)
         return found
+
+
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far: the server, the browser (every chromium process: on a real
+    stage the visitors' browsers run on their own machines) and the whole machine."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(pid) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    chromium = 0.0
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if "chrom" in (proc / "comm").read_text():
+                    chromium += of(proc.name)
+            except (OSError, IndexError, ValueError):
+                continue
+    total = sum(float(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:4]) / tick
+    return {"server": of(server_pid), "browser": chromium, "machine": total}
 
 
 def timed_run(tab, number: int, meanwhile=None, before_wait=None) -> float:
@@ -78,6 +109,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=30, help="visitors on light pages")
     parser.add_argument("--finetuners", type=int, default=5, help="visitors who start a fine-tune")
+    parser.add_argument("--think", type=float, default=10.0,
+                        help="seconds each light-page visitor spends on a page before the next click")
     args = parser.parse_args()
 
     server = Server("audience-server.log", PRESENTER_KEY=KEY)
@@ -86,6 +119,7 @@ def main() -> int:
         with sync_playwright() as p:
             browser = launch_chromium(p)
             speaker = projector_tab(browser, server.url, timeout_ms=120_000)
+            browser_in_the_background(server.process.pid)
             open_page(speaker, f"{FINETUNE_PAGE}?speaker={KEY}")
             timed_run(speaker, 1)  # warm-up: imports torch and transformers, loads the model
             alone = timed_run(speaker, 2)
@@ -93,23 +127,29 @@ def main() -> int:
             print(f"speaker alone: {alone:.1f} s (page says {page_time_s(speaker)}); RSS {server.rss_mb():.0f} MB",
                   flush=True)
 
-            room = Room(browser, server.url, args.visitors)
+            room = Room(browser, server.url, args.visitors, args.think)
             finetuners = [projector_tab(browser, server.url, timeout_ms=120_000) for _ in range(args.finetuners)]
             for tab in finetuners:
                 open_page(tab, FINETUNE_PAGE)
+            browser_in_the_background(server.process.pid)
             for _ in range(len(room.tabs)):
-                room.step()  # everyone in the room has a page open before the speaker starts
+                room.step(force=True)  # everyone in the room has a page open before the speaker starts
 
             def crowd_presses_start():
                 for tab in finetuners:
                     start_finetune(tab)
                     room.step()
 
+            cpu_before = cpu_seconds(server.process.pid)
+            browser_in_the_background(server.process.pid)
             crowd = timed_run(speaker, 3, meanwhile=room.step, before_wait=crowd_presses_start)
             figures["speaker_in_crowd_s"] = round(crowd, 1)
+            cpu_after = cpu_seconds(server.process.pid)
+            figures["cpu_s_during_speaker_run"] = {k: round(cpu_after[k] - cpu_before[k]) for k in cpu_after}
             print(f"speaker with {args.visitors} visitors browsing and {args.finetuners} fine-tunes queued behind: "
                   f"{crowd:.1f} s (page says {page_time_s(speaker)}) = {crowd / alone:.2f}x alone; "
-                  f"RSS {server.rss_mb():.0f} MB", flush=True)
+                  f"RSS {server.rss_mb():.0f} MB; CPU seconds meanwhile {figures['cpu_s_during_speaker_run']} "
+                  f"({os.cpu_count()} CPUs)", flush=True)
             for tab in finetuners:
                 wait_finetune(tab, 1, meanwhile=room.step)
                 problems += exceptions_on(tab)
