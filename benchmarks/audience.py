@@ -95,6 +95,24 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
+def _autogroup(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/autogroup").read_text().split()[0]
+    except (OSError, IndexError):
+        return None
+
+
+def _set_autogroup_nice(pid: int, nice: int, server_pid: int) -> None:
+    """Only a group of the browser's own: the server's group (this driver's session) is left alone."""
+    group = _autogroup(pid)
+    if group is None or group == _autogroup(server_pid) or group == _autogroup(os.getpid()):
+        return
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
+    except OSError:
+        pass  # no autogroup scheduling here: plain nice is enough
+
+
 def browser_in_the_background(server_pid: int) -> int:
     """Nice 19 for this driver's own browser processes (never anyone else's, never the
     server's): on a stage the visitors' browsers run on their own machines, so here
@@ -107,6 +125,10 @@ def browser_in_the_background(server_pid: int) -> int:
         try:
             if "chrom" in Path(f"/proc/{pid}/comm").read_text() or "node" in Path(f"/proc/{pid}/comm").read_text():
                 os.setpriority(os.PRIO_PROCESS, pid, 19)
+                # Chromium starts its own session, so the kernel's autogroup scheduling would
+                # share the CPU between its group and the server's whatever their nice: the
+                # group's own nice goes down too.
+                _set_autogroup_nice(pid, 19, server_pid)
                 done += 1
         except OSError:
             continue

@@ -451,15 +451,16 @@ def _call(fn, args, kwargs, on_step, on_epoch, should_stop):
 
 
 def run_bounded(fn, *args, kind: str = COMPUTE, owner: str | None = None, priority: bool = False,
-                wait_seconds: float = BOUNDED_WAIT_SECONDS, queue: JobQueue | None = None, **kwargs):
+                wait_seconds: float | None = None, queue: JobQueue | None = None, **kwargs):
     """fn(*args, **kwargs) computed in the pool of `kind` and waited for: at most
     slots_for(kind) such computations run at once however many visitors ask, so a
     crowd queues instead of sharing the CPU thirty ways. Returns fn's result or
     raises its exception; QueueFull when the line is full, AlreadyQueued when
     `owner` already waits in it, Busy when no slot came within `wait_seconds`
-    (the request then leaves the line)."""
+    (default BOUNDED_WAIT_SECONDS; the request then leaves the line)."""
     job = submit(functools.partial(_call, fn, args, kwargs), kind=kind, queue=queue, owner=owner,
                  priority=priority, max_seconds=None)
+    wait_seconds = BOUNDED_WAIT_SECONDS if wait_seconds is None else wait_seconds
     deadline = time.monotonic() + wait_seconds
     while not job.join(timeout=0.05):
         if job.status == QUEUED and not job.stop_requested and time.monotonic() > deadline:

@@ -290,3 +290,25 @@ def test_two_spellings_of_one_folder_load_one_copy(tiny_bert_dir, monkeypatch):
         loaded.append(models.shared_tokenizer(spelling))
     assert loaded[0] is loaded[1]
     assert list(models._caches["tokenizer"]).count(str(tiny_bert_dir.resolve())) == 1
+
+
+def test_when_the_pool_for_heavy_work_is_busy_the_map_says_so_and_shows_pca(monkeypatch):
+    import threading
+
+    from core import jobs
+
+    release = threading.Event()
+    holder = jobs.submit(lambda on_step, on_epoch, should_stop: release.wait(60), kind=jobs.COMPUTE)
+    monkeypatch.setattr(jobs, "BOUNDED_WAIT_SECONDS", 0.5)
+    try:
+        at = open_page("ch2_embedding_map")
+        at.selectbox(key="ch2_map_split").set_value("eval").run()
+        at.text_area(key="ch2_map_mine").set_value("A sentence only this test maps").run()
+        at.radio(key="ch2_map_method").set_value("t-SNE").run()
+        assert not at.exception
+        assert "busy with other visitors' work" in texts(at.error) and "PCA map meanwhile" in texts(at.error)
+        assert "PCA kept" in texts(at.markdown)  # a map all the same
+        assert map_points(chart(at, "ch2_map_chart"))["your sentences"] == 1
+    finally:
+        release.set()
+        holder.join(10)
