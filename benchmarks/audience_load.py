@@ -36,11 +36,13 @@ import argparse
 import itertools
 import json
 import os
+import re
 import time
 from pathlib import Path
 
-from audience import (ROOT, FINETUNE_PAGE, Server, browser_in_the_background, exceptions_on, launch_chromium,
-                      open_page, page_time_s, projector_tab, start_finetune, wait_finetune, wait_idle)
+from audience import (ROOT, FINETUNE_PAGE, Server, browser_in_the_background, exceptions_on, finetune_finished,
+                      launch_chromium, open_page, page_time_s, projector_tab, start_finetune, wait_finetune,
+                      wait_idle)
 from playwright.sync_api import sync_playwright
 
 KEY = "benchmark-speaker-key"
@@ -149,7 +151,11 @@ def main() -> int:
 
             def crowd_presses_start():
                 # The speaker's job has the slot before the crowd's clicks arrive ("right after").
-                speaker.get_by_text("Loading the pretrained model").or_(speaker.get_by_text("Step ")).first.wait_for()
+                running = speaker.get_by_text(re.compile(r"^(Step \d+ of \d+|Loading the pretrained model)"))
+                for _ in range(600):
+                    if running.count() or finetune_finished(speaker, 3):
+                        break
+                    speaker.wait_for_timeout(100)
                 for tab in finetuners:
                     start_finetune(tab)
                     room.step()
