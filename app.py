@@ -20,7 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-from ui import harvest, nav, registry  # noqa: E402
+from ui import harvest, live, nav, registry  # noqa: E402
 
 # The tab icon is a file that ships with the app: a Material icon here would be fetched from
 # the internet by the browser, and offline the tab would have none.
@@ -40,6 +40,7 @@ def build_navigation():
 
 
 harvest.collect_finished_jobs()
+live.is_speaker()  # ?speaker=KEY is read on whichever page the speaker opens first
 sections, entries = build_navigation()
 current = st.navigation(sections)
 current.run()

@@ -26,6 +26,11 @@ DIR = Path(__file__).resolve().parent / "data" / "banking77"
 SPLITS = ("train", "test")
 FEW_SHOT_CHOICES = (5, 10, 20, None)    # None: every training sentence
 INTENTS = 77
+EVAL_SAMPLE = 500                       # a live run's quick evaluation: a seeded sample of the test set
+CARD = DIR / "README.md"                # the dataset card: source, licence, the paper's numbers
+SOURCE_URL = "https://github.com/PolyAI-LDN/task-specific-datasets"
+LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
+ATTRIBUTION = "BANKING77 by PolyAI (Casanueva et al. 2020), CC BY 4.0."
 
 # Casanueva et al. 2020, "Efficient Intent Detection with Dual Sentence Encoders", Table 3:
 # accuracy (%) on the whole test set with 10 training examples per intent.
@@ -95,3 +100,8 @@ def shot_folds(data: LabelledTexts, folds: int, seed: int = 0) -> list[tuple[Lab
         held = set(parts[i])
         out.append((data.subset(r for r in range(len(data)) if r not in held), data.subset(sorted(held))))
     return out
+
+
+def card() -> str:
+    """The dataset card (core/data/banking77/README.md) as Markdown."""
+    return CARD.read_text(encoding="utf-8")

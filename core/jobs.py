@@ -32,6 +32,7 @@ script context) and the page must never block on the worker.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import threading
@@ -102,6 +103,14 @@ class QueueFull(Exception):
         super().__init__(f"{jobs_are} waiting already; try again in a minute.")
 
 
+class Busy(QueueFull):
+    """A computation the page waits for didn't get a slot in time: the page shows the message."""
+
+    def __init__(self, seconds: float):
+        Exception.__init__(self, f"The server is busy with other visitors' work and this didn't start within "
+                                 f"{seconds:g} seconds; try again in a minute.")
+
+
 class AlreadyQueued(QueueFull):
     """This session already has a job waiting in this line. A QueueFull, so a page
     that shows QueueFull's message shows this one too."""
@@ -151,7 +160,8 @@ class JobQueue:
         ahead of everyone else, even when the line is full). Raises QueueFull when
         the line is full, AlreadyQueued when the job's owner already has one waiting."""
         with self._changed:
-            if job.owner is not None and any(other.owner == job.owner for other in self._waiting):
+            if job.owner is not None and any(other.owner == job.owner and not other.stop_requested
+                                             for other in self._waiting):  # a cancelled one is leaving
                 raise AlreadyQueued()
             if job.priority:
                 self._waiting.insert(sum(1 for other in self._waiting if other.priority), job)
@@ -425,3 +435,42 @@ def submit(work: Work, meta: dict | None = None, kind: str = FINETUNE,
         max_seconds = configured_max_seconds()
     return Job(work, queue or queue_for(kind), meta, owner=owner, priority=priority,
                max_seconds=max_seconds).start()
+
+
+# How long a page waits for a slot for work it needs before drawing (a t-SNE map, a
+# near-duplicate check) before it gives up with a sentence instead.
+BOUNDED_WAIT_SECONDS = 30.0
+
+
+def _call(fn, args, kwargs, on_step, on_epoch, should_stop):
+    """The work of `run_bounded`: fn's result, or the exception it raised (re-raised by the caller)."""
+    try:
+        return (True, fn(*args, **kwargs))
+    except Exception as error:  # noqa: BLE001 - re-raised in the caller's thread, type intact
+        return (False, error)
+
+
+def run_bounded(fn, *args, kind: str = COMPUTE, owner: str | None = None, priority: bool = False,
+                wait_seconds: float | None = None, queue: JobQueue | None = None, **kwargs):
+    """fn(*args, **kwargs) computed in the pool of `kind` and waited for: at most
+    slots_for(kind) such computations run at once however many visitors ask, so a
+    crowd queues instead of sharing the CPU thirty ways. Returns fn's result or
+    raises its exception; QueueFull when the line is full, AlreadyQueued when
+    `owner` already waits in it, Busy when no slot came within `wait_seconds`
+    (default BOUNDED_WAIT_SECONDS; the request then leaves the line)."""
+    job = submit(functools.partial(_call, fn, args, kwargs), kind=kind, queue=queue, owner=owner,
+                 priority=priority, max_seconds=None)
+    wait_seconds = BOUNDED_WAIT_SECONDS if wait_seconds is None else wait_seconds
+    deadline = time.monotonic() + wait_seconds
+    while not job.join(timeout=0.05):
+        if job.status == QUEUED and not job.stop_requested and time.monotonic() > deadline:
+            job.stop()  # cancelled while waiting: it leaves the line at once
+    snap = job.snapshot()
+    if snap.result is None:  # cancelled before it started (a job that started runs to its end)
+        if snap.status == STOPPED:
+            raise Busy(wait_seconds)
+        raise RuntimeError(snap.error or "The computation did not finish.")
+    ok, value = snap.result
+    if not ok:
+        raise value
+    return value

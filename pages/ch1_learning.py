@@ -159,7 +159,8 @@ def start_training():
     pause = 0.03 if config.encoding == "mod" else 0.0
     try:
         job = jobs.submit(fizzbuzz_training.training_work(config, pause_seconds=pause),
-                          meta={"config": config}, kind=jobs.TRAINING)
+                          meta={"config": config}, kind=jobs.TRAINING,
+                          owner=live.session_id(), priority=live.is_speaker())
     except jobs.QueueFull as full:
         st.session_state["ch1l_notice"] = str(full)
         return

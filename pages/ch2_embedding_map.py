@@ -15,8 +15,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import embeddings as emb
-from core import projection
-from ui import ch2, charts, settings
+from core import jobs, projection
+from ui import ch2, charts, live, settings
 from ui.formats import as_text
 from ui.messages import friendly_error
 
@@ -60,7 +60,14 @@ def pretrained_map(model_id: str, texts: tuple[str, ...], mine: tuple[str, ...],
                    metric: str) -> tuple[np.ndarray, np.ndarray, projection.Map]:
     vectors = ch2.sentence_embeddings(model_id, texts, pooling)
     extra = ch2.sentence_embeddings(model_id, mine, pooling) if mine else vectors[:0]
-    return vectors, extra, projection.map_with_extras(vectors, extra, method, seed=SEED, metric=metric)
+    return vectors, extra, project(vectors, extra, method, metric)
+
+
+def project(vectors, extra, method: str, metric: str) -> projection.Map:
+    """PCA at once; t-SNE (seconds of CPU) through the server's bounded pool."""
+    if method == "PCA":
+        return projection.map_with_extras(vectors, extra, method, seed=SEED, metric=metric)
+    return live.bounded(projection.map_with_extras, vectors, extra, method, seed=SEED, metric=metric)
 
 
 def finetuned_map(finetuned, texts, mine, pooling, method, metric):
@@ -73,7 +80,7 @@ def finetuned_map(finetuned, texts, mine, pooling, method, metric):
         vectors = emb.sentence_embeddings(finetuned.tokenizer, encoder, list(texts), pooling=pooling)
         extra = emb.sentence_embeddings(finetuned.tokenizer, encoder, list(mine), pooling=pooling)
         cache.clear()  # one map at a time: a few hundred KB, not a growing pile
-        cache[key] = (vectors, extra, projection.map_with_extras(vectors, extra, method, seed=SEED, metric=metric))
+        cache[key] = (vectors, extra, project(vectors, extra, method, metric))
     return cache[key]
 
 
@@ -144,7 +151,12 @@ if not mine:
             icon=":material/edit:")
 mine = tuple(mine)
 
-vectors, mine_vectors, result = pretrained_map(model_id, texts, mine, pooling, method, metric)
+try:
+    vectors, mine_vectors, result = pretrained_map(model_id, texts, mine, pooling, method, metric)
+except jobs.QueueFull as busy:  # t-SNE's pool is full: PCA needs no slot
+    friendly_error(f"{busy} Showing the PCA map meanwhile.")
+    method = "PCA"
+    vectors, mine_vectors, result = pretrained_map(model_id, texts, mine, pooling, method, metric)
 
 # ---------------------------------------------------------------- the map(s)
 finetuned = ss.get("finetuned")

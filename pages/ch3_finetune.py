@@ -28,7 +28,7 @@ KNOBS = {
     "ch3_model": models.BUNDLED, "ch3_epochs": _defaults.epochs, "ch3_batch": _defaults.batch_size,
     "ch3_lr": _defaults.learning_rate, "ch3_max_length": _defaults.max_length, "ch3_seed": _defaults.seed,
     "ch3_freeze": _defaults.freeze, "ch3_freeze_layers": _defaults.freeze_layers,
-    "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT,
+    "ch3_early": False, "ch3_patience": 2, "ch3_try": ch3_results.TRY_DEFAULT, **ch3_data.KNOBS,
 }
 # Option lists always include core's defaults, whatever those are tuned to.
 LEARNING_RATES = sorted({1e-5, 2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 1e-2, 0.1, 1.0, _defaults.learning_rate})
@@ -37,7 +37,7 @@ FREEZE_LABELS = {"none": "nothing: train all", "embeddings": "the embeddings",
                  "encoder": "all of BERT: train the head only"}
 MAX_LENGTHS = sorted({16, 32, 64, 128, _defaults.max_length})
 settings.keep(KNOBS, allowed={
-    "ch3_source": [ch3_data.SHIPPED, ch3_data.UPLOAD], "ch3_per_label": [2, 5, 10, 20, ch3_data.ALL],
+    **ch3_data.ALLOWED, "ch3_source": ch3_data.SOURCES, "ch3_per_label": [2, 5, 10, 20, ch3_data.ALL],
     "ch3_eval_share": range(10, 51), "ch3_model": [c.id for c in models.CHOICES] + [bert.ANOTHER_MODEL],
     "ch3_epochs": range(1, 21), "ch3_batch": BATCH_SIZES, "ch3_lr": LEARNING_RATES, "ch3_max_length": MAX_LENGTHS,
     "ch3_seed": range(0, 10_001), "ch3_freeze": list(ft.FREEZE_CHOICES), "ch3_freeze_layers": range(0, 24),
@@ -53,20 +53,35 @@ st.markdown(
     "#### A pretrained BERT already turns a sentence into numbers that carry its meaning. "
     "We add **one dense layer with softmax** on top and teach it *why a customer cancelled an order*."
 )
+POOLED = {  # how the new layer gets one vector per sentence, as core's default pooling does it
+    "cls": "The first one, at `[CLS]`, passed through BERT's pooler, stands for the whole sentence",
+    "mean": "Their **average** (mean pooling) stands for the whole sentence",
+    "unit-mean": "Their **average**, scaled to length 1, stands for the whole sentence",
+}
+HEAD_START = {
+    "centroids": "It starts at the class centres (each label's average sentence vector), not at random numbers, "
+                 "so the first epoch already guesses well.",
+    "random": "It starts with small random numbers.",
+}
 with st.expander("What happens when you press Start", expanded=False):
+    frozen_part = ("The embeddings" + (f" and the lowest {_defaults.freeze_layers} layers"
+                                       if _defaults.freeze_layers else "")) if _defaults.freeze == "embeddings" \
+        else "Nothing" if _defaults.freeze == "none" else "All of BERT"
     st.markdown(
-        """
+        f"""
 1. **Tokenize.** Every sentence becomes vocabulary ids: `[CLS] the price is outrageous [SEP]`.
-2. **Read with BERT.** The pretrained model gives back one vector per token. The first one, at `[CLS]`,
-   was trained to summarise the whole sentence (384 numbers for the bundled BERT, 768 for BERT-base).
-3. **One new layer.** A dense layer maps that summary to one score per label (384 × 8 weights + 8 biases
+2. **Read with BERT.** The pretrained model gives back one vector per token (384 numbers for the bundled BERT,
+   768 for BERT-base). {POOLED.get(_defaults.pooling, POOLED["mean"])}.
+3. **One new layer.** A dense layer maps that sentence vector to one score per label (384 × 8 weights + 8 biases
    for the 8 cancellation reasons); softmax turns the scores into probabilities that add up to 1.
-4. **Run the frozen part once.** The embeddings and the lowest layers keep their pretrained numbers
-   (*Freeze*, below), so what they make of a sentence never changes: it is computed once, before the first
-   step, and every step runs only the layers above. The top layer only finishes `[CLS]`, the one vector
-   the new layer reads. Same numbers, less work: that is how the demo trains in seconds on a laptop CPU.
+   {HEAD_START.get(_defaults.head_init, "")}
+4. **Run the frozen part once.** {frozen_part} keep their pretrained numbers by default (*Freeze*, below; the
+   bundled BERT has 6 layers), so what they make of a sentence never changes: it is computed once, before the
+   first step, and every step runs only the layers above. Same numbers, less work: that is how the demo trains
+   in seconds on a laptop CPU.
 5. **Learn.** Exactly the loop from chapter 1: predict a batch, measure the error (cross-entropy),
-   nudge every weight a little to make it smaller (AdamW), next batch. One pass over all the sentences is an **epoch**.
+   nudge every weight a little to make it smaller (AdamW), next batch. One pass over all the sentences is an
+   **epoch**; the demo runs {_defaults.epochs}.
 6. **Check on sentences it never saw.** After every epoch the model reads a *different file*. Training accuracy
    says how well it fits what it studied; evaluation accuracy says how well it generalises — in the talk, 98% vs 90%.
         """

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from core import lessons
-from ui import bert, ch4_charts, lesson, settings
+from core import jobs, lessons
+from ui import bert, ch4_charts, lesson, live, settings
 from ui.messages import friendly_error
 
 model_id = lesson.show(lesson.Lesson(
@@ -20,8 +20,9 @@ model_id = lesson.show(lesson.Lesson(
 
 @st.cache_data(show_spinner="Reading every sentence with BERT and comparing each pair…", max_entries=8)
 def near_duplicates(texts: tuple[str, ...], threshold: float, model_id: str) -> list[dict]:
-    pairs = lessons.find_near_duplicates(list(texts), threshold, tokenizer=bert.tokenizer(model_id),
-                                         encoder=bert.encoder(model_id))
+    # Through the server's bounded pool: a crowd checking files queues instead of sharing the CPU.
+    pairs = live.bounded(lessons.find_near_duplicates, list(texts), threshold, tokenizer=bert.tokenizer(model_id),
+                         encoder=bert.encoder(model_id))
     return [{"similarity": p.similarity, "row": p.first + 1, "sentence": p.first_text,
              "other row": p.second + 1, "near-duplicate": p.second_text} for p in pairs]
 
@@ -33,12 +34,19 @@ def sentences_to_check(choice: str):
         return lessons.shipped("train").texts
     if choice == "para":
         return lessons.shipped("train").texts + lessons.shipped_paraphrases().texts
+    # Limited to what the app reads, and emptied once read (a new key): Streamlit keeps no copy.
+    nonce = st.session_state.get("ch4_dup_nonce", 0)
     upload = st.file_uploader("A CSV with a text column (and optionally a label column)", type=["csv", "txt"],
-                              key="ch4_dup_upload")
-    if upload is None:
+                              key=f"ch4_dup_upload_{nonce}", max_upload_size=datasets.MAX_BYTES // 2**20)
+    if upload is not None:
+        st.session_state["ch4_dup_raw"] = upload.getvalue()[: datasets.MAX_BYTES + 1]
+        st.session_state["ch4_dup_nonce"] = nonce + 1
+        st.rerun()
+    raw = st.session_state.get("ch4_dup_raw")
+    if raw is None:
         return None
     try:
-        return datasets.read_csv(upload.getvalue(), min_labels=1, min_rows_per_label=1).texts
+        return datasets.read_csv(raw, min_labels=1, min_rows_per_label=1).texts
     except datasets.DatasetError as error:
         friendly_error(str(error))
         return None
@@ -65,8 +73,13 @@ if texts is not None and model_id is not None:
         if st.button("Find near-duplicates", key="ch4_dup_go", icon=":material/search:"):
             st.session_state["ch4_dup_request"] = (tuple(texts), dup["threshold"], model_id)
         request = st.session_state.get("ch4_dup_request")
+        pairs = None
         if request and request == (tuple(texts), dup["threshold"], model_id):
-            pairs = near_duplicates(*request)
+            try:
+                pairs = near_duplicates(*request)
+            except jobs.QueueFull as busy:  # the pool for heavy page work is full: a sentence, nothing lost
+                friendly_error(str(busy))
+        if pairs is not None:
             st.markdown(f"**{len(pairs)}** suspicious pairs among **{len(texts)}** sentences "
                         f"(cosine ≥ {dup['threshold']:.2f}).")
             if pairs:

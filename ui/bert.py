@@ -8,34 +8,48 @@ from core import models
 from ui.messages import friendly_error
 
 
-@st.cache_resource(show_spinner="Loading the tokenizer…")
 def tokenizer(model_id: str = models.BUNDLED):
-    return models.load_tokenizer(model_id)
+    """Shared by every visitor (read-only). core.models keeps at most
+    MAX_CACHED_MODELS of them, one per model however its folder is spelled."""
+    with st.spinner("Loading the tokenizer…"):
+        return models.shared_tokenizer(model_id)
 
 
-@st.cache_resource(show_spinner="Loading the pretrained model…")
 def encoder(model_id: str = models.BUNDLED):
-    """Shared by every visitor: read-only, never fine-tuned in place."""
-    return models.load_encoder(model_id)
+    """Shared by every visitor: read-only, never fine-tuned in place. Bounded like `tokenizer`."""
+    with st.spinner("Loading the pretrained model…"):
+        return models.shared_encoder(model_id)
 
 
 ANOTHER_MODEL = "another model…"
 
 
+def picker_ids() -> list[str]:
+    """What the picker offers: on a hosted copy only the allow-list, and no typed box."""
+    if models.is_hosted():
+        return list(models.allowed_models())
+    return [c.id for c in models.CHOICES] + [ANOTHER_MODEL]
+
+
 def model_picker(key: str = "model_id", label: str = "Model") -> str:
-    """Choose a model from the registry, or type any hub id or local folder; falls
-    back to the bundled BERT with a message when the chosen one can't be loaded
-    here. Returns the id in use."""
-    ids = [c.id for c in models.CHOICES] + [ANOTHER_MODEL]
+    """Choose a model from the registry, or (not on a hosted copy) type any hub id or
+    local folder; falls back to the bundled BERT with a message when the chosen one
+    can't be loaded here. Returns the id in use."""
+    ids = picker_ids()
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]  # e.g. a link made on a local copy, opened on a hosted one
 
     def describe(model_id):
         if model_id == ANOTHER_MODEL:
             return "Another model id or folder…"
-        return models.choice(model_id).label + ("" if models.is_cached(model_id) else " — needs the hub")
+        known = models.choice(model_id)
+        label = known.label if known else model_id
+        return label + ("" if models.is_cached(model_id) else " — needs the hub")
 
     chosen = st.selectbox(label, ids, key=key, format_func=describe)
     if chosen == ANOTHER_MODEL:
         chosen = st.text_input("Model id on the hub, or a folder", key=f"{key}_typed",
+                               max_chars=models.MAX_ID_LENGTH + 1,
                                placeholder="e.g. prajjwal1/bert-tiny").strip()
         if not chosen:
             st.caption("Type a model id; the bundled BERT is used until then.")
@@ -46,5 +60,5 @@ def model_picker(key: str = "model_id", label: str = "Model") -> str:
         friendly_error(str(error))
         return models.BUNDLED
     known = models.choice(chosen)
-    st.caption(known.note if known else f"{chosen}, loaded from this machine.")
+    st.caption(known.note if known else "Loaded from this machine.")
     return chosen

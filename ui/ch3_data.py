@@ -1,7 +1,8 @@
 """Chapter 3, section 1: choose the sentences to learn from and to be tested on.
 
 The shipped cancellation reasons (the talk's 8 labels, a training file and a
-*different* evaluation file), or your own CSV files: we show what is in them —
+*different* evaluation file), BANKING77 (77 banking intents, a few examples of
+each, evaluated on its own test set), or your own CSV files: we show what is in them —
 sentences per label, duplicates, empty rows, which columns we read — before
 anything trains, because bad data was the talk's most expensive lesson.
 """
@@ -14,15 +15,23 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core import datasets
+from core import banking77, datasets
 from ui import ch3_charts, charts
 from ui.formats import as_text
 from ui.messages import friendly_error
 
 ss = st.session_state
 SHIPPED = "Why customers cancel (shipped with the app)"
+BANKING77 = "BANKING77 (77 banking intents)"
 UPLOAD = "My own CSV files"
+SOURCES = [SHIPPED, BANKING77, UPLOAD]
 ALL = "all"
+SHOTS = [ALL if k is None else k for k in banking77.FEW_SHOT_CHOICES]  # examples per intent
+EVAL_ON = {"sample": f"a seeded sample of {banking77.EVAL_SAMPLE} test sentences (quicker)",
+           "test": "the whole test set (3,080 sentences, as in the paper)"}
+# ch3_finetune keeps these knobs (defaults and allowed values) with its others.
+KNOBS = {"ch3_b77_shots": 10, "ch3_b77_eval": "sample"}
+ALLOWED = {"ch3_b77_shots": SHOTS, "ch3_b77_eval": list(EVAL_ON)}
 AUTO = "(detect)"
 
 
@@ -40,20 +49,23 @@ def shipped(split: str) -> datasets.LabelledTexts:
 
 
 def choose_data() -> ChosenData | None:
-    source = st.radio("Sentences", [SHIPPED, UPLOAD], key="ch3_source", horizontal=True,
+    source = st.radio("Sentences", SOURCES, key="ch3_source", horizontal=True,
                       label_visibility="collapsed")
     if source == SHIPPED:
         chosen = ChosenData(shipped("train"), shipped("eval"), [],
                             "Two different files: no evaluation sentence is in the training file.")
+    elif source == BANKING77:
+        chosen = banking77_data()
     else:
         chosen = uploaded_data()
         if chosen is None:
             return None
-    per_label = st.select_slider(
-        "Quick demo: training sentences per label", [2, 5, 10, 20, ALL], key="ch3_per_label",
-        help="Fewer sentences train in seconds (good on stage); 'all' is the real run.")
-    if per_label != ALL:
-        chosen.train = datasets.first_per_label(chosen.train, int(per_label))
+    if source != BANKING77:  # BANKING77 has its own "examples per intent"
+        per_label = st.select_slider(
+            "Quick demo: training sentences per label", [2, 5, 10, 20, ALL], key="ch3_per_label",
+            help="Fewer sentences train in seconds (good on stage); 'all' is the real run.")
+        if per_label != ALL:
+            chosen.train = datasets.first_per_label(chosen.train, int(per_label))
     chosen.labels = list(chosen.train.label_names)
     counts_col, text_col = st.columns([2, 1])
     with counts_col:
@@ -65,6 +77,37 @@ def choose_data() -> ChosenData | None:
         if chosen.note:
             st.caption(chosen.note)
     return chosen
+
+
+# --------------------------------------------------------------------------- BANKING77
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def banking77_split(shots, evaluate_on: str) -> tuple[datasets.LabelledTexts, datasets.LabelledTexts]:
+    """`shots` random training sentences of every intent (seed 0) and the test set or its seeded sample."""
+    train = banking77.few_shot(banking77.load("train"), None if shots == ALL else int(shots), seed=0)
+    test = banking77.load("test")
+    return train, test if evaluate_on == "test" else banking77.sample(test, banking77.EVAL_SAMPLE, seed=0)
+
+
+def banking77_data() -> ChosenData:
+    """BANKING77 the way its paper uses it: k examples of every intent to learn from,
+    its own test set (or a seeded sample, so a live run stays short) to be scored on."""
+    left, right = st.columns(2)
+    shots = left.select_slider("Examples per intent", SHOTS, key="ch3_b77_shots",
+                               help="The paper's few-shot setting is 10 of each of the 77 intents (770 sentences); "
+                                    "'all' is the whole training file (10,003, a long run).")
+    evaluate_on = right.radio("Evaluate on", list(EVAL_ON), format_func=EVAL_ON.get, key="ch3_b77_eval")
+    train, evaluation = banking77_split(shots, evaluate_on)
+    st.caption(f"Online-banking questions from [PolyAI]({banking77.SOURCE_URL}), under "
+               f"[CC BY 4.0]({banking77.LICENCE_URL}): {banking77.ATTRIBUTION} "
+               "Published accuracy with 10 examples per intent, on the whole test set: " +
+               ", ".join(f"{name} {score:.1f}%" for name, score in banking77.PUBLISHED.items()) + ".")
+    with st.expander("BANKING77's dataset card"):
+        st.markdown(banking77.card())
+    how = "all its sentences" if shots == ALL else f"{shots} random sentences of every intent (seed 0)"
+    return ChosenData(train, evaluation, [], f"Training: {how}. Evaluation: the separate test file"
+                      + ("." if evaluate_on == "test" else f", {banking77.EVAL_SAMPLE} of its sentences (seed 0)."))
 
 
 # --------------------------------------------------------------------------- uploads

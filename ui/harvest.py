@@ -17,6 +17,8 @@ What it leaves in st.session_state:
 
 from __future__ import annotations
 
+import gc
+
 import streamlit as st
 
 from core import jobs
@@ -54,6 +56,10 @@ def finetune_ended() -> None:
         ss["ch3_result"] = result
         ss["finetuned"] = TrainedModel.from_result(result, name=job.meta["name"])
         ss.pop("ch3_loaded", None)
+        # The previous model (~90 MB) is garbage now, but held in reference cycles until the
+        # collector happens to run: free it here, or memory see-saws by a model per run.
+        del result, snap
+        gc.collect()
 
 
 def how_it_ended(result, learned: bool, stop_reason: str | None = None) -> tuple[str, str] | None:

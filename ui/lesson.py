@@ -37,7 +37,7 @@ import streamlit as st
 
 from core import hardware, jobs, lessons, models
 from ui import charts, live, settings
-from ui.formats import as_text, duration
+from ui.formats import as_text, duration, short
 from ui.messages import friendly_error
 
 ss = st.session_state
@@ -270,18 +270,33 @@ def results_file_panel() -> None:
 
 
 def model_for_live_runs() -> None:
-    """The one string the talk changed to try another model."""
+    """The one string the talk changed to try another model. A hosted copy offers only
+    its allow-list: no box in which a visitor names a folder or any hub model."""
+    if models.is_hosted():
+        allowed = list(models.allowed_models())
+        if ss.get(MODEL_KEY) not in allowed:
+            ss[MODEL_KEY] = allowed[0]
+        st.selectbox("Model for live runs", allowed, key=MODEL_KEY)
+        return
     st.text_input("Model for live runs — change this one string to try another model "
                   "(a registry id, a hub id or a folder)", key=MODEL_KEY)
     chosen = live_model()
     if chosen is None:
-        friendly_error(f"'{ss.get(MODEL_KEY, '').strip()}' is not on this machine (and the hub is off or "
+        typed = ss.get(MODEL_KEY, "")
+        try:
+            models.check_model_id(typed)
+        except models.ModelUnavailable as error:  # too long, odd characters, outside the models root
+            friendly_error(str(error))
+            return
+        friendly_error(f"'{short(typed.strip())}' is not on this machine (and the hub is off or "
                        "unreachable): live runs use it only once it can be loaded. Put back the bundled id "
                        "to run now.")
 
 
 def live_model() -> str | None:
     chosen = (ss.get(MODEL_KEY) or "").strip()
+    if len(chosen) > models.MAX_ID_LENGTH:
+        return None
     if chosen == models.BUNDLED:
         return chosen
     return chosen if chosen and models.is_cached(chosen) else None

@@ -31,6 +31,14 @@ def while_running(job, draw, poll_seconds: float = POLL_SECONDS) -> None:
     panel()
 
 
+def bounded(fn, *args, **kwargs):
+    """fn(*args, **kwargs) through the server's bounded pool for heavy page work (a t-SNE
+    map, a near-duplicate check): the page waits for it, thirty visitors queue instead of
+    sharing two cores thirty ways, and the speaker goes first. Raises jobs.QueueFull
+    (Busy, AlreadyQueued) with a sentence for the page when there is no room."""
+    return jobs.run_bounded(fn, *args, owner=session_id(), priority=is_speaker(), **kwargs)
+
+
 def session_id() -> str:
     """Who submits a job: one id per browser session, so a visitor has at most one
     job waiting in each line (core/jobs.py)."""

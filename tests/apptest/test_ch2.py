@@ -241,3 +241,74 @@ def test_map_puts_a_finetuned_model_beside_the_pretrained_one(tiny_bert_dir):
     assert map_points(left) == map_points(right)
     assert "Fine-tuned (tiny test)" in right["layout"]["title"]["text"]
     assert re.search(r"\*\*\d+% pretrained → \d+% fine-tuned\*\*", texts(at.markdown))
+
+
+# ---------------------------------------------------------------- the model picker on a hosted copy
+
+def test_a_hosted_copy_offers_only_its_allow_list_and_no_box_to_type_a_model(monkeypatch, tiny_bert_dir):
+    monkeypatch.setenv("FB2B_HOSTED", "1")
+    monkeypatch.setenv("FB2B_ALLOWED_MODELS", models.BUNDLED)
+    at = AppTest.from_file(APP, default_timeout=240).run()
+    at.switch_page("pages/ch2_tokenizer.py").run()
+    assert not at.exception
+    assert list(at.selectbox(key="ch2_model").options) == ["Bundled BERT (all-MiniLM-L6-v2)"]
+    assert not [w for w in at.text_input if w.key == "ch2_model_typed"]
+    assert str(tiny_bert_dir) not in texts(at.markdown) + texts(at.caption)  # no server folder named
+    assert TALK_IDS in at.code[0].value
+
+
+def test_a_hosted_copy_ignores_a_shared_link_that_names_another_model(monkeypatch):
+    monkeypatch.setenv("FB2B_HOSTED", "1")
+    monkeypatch.setenv("FB2B_ALLOWED_MODELS", models.BUNDLED)
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.query_params["ch2_model"] = "another model…"
+    at.run()
+    at.switch_page("pages/ch2_tokenizer.py").run()
+    assert not at.exception
+    assert at.selectbox(key="ch2_model").value == models.BUNDLED
+    assert TALK_IDS in at.code[0].value
+
+
+def test_a_model_id_over_255_characters_is_a_sentence():
+    at = open_page("ch2_tokenizer")
+    at.selectbox(key="ch2_model").set_value("another model…").run()
+    at.text_input(key="ch2_model_typed").set_value("a" * 300).run()
+    assert not at.exception
+    assert "characters long; a model id has at most 255" in texts(at.error)
+    assert TALK_IDS in at.code[0].value
+
+
+def test_two_spellings_of_one_folder_load_one_copy(tiny_bert_dir, monkeypatch):
+    tiny_bert_dir = Path(tiny_bert_dir)
+    monkeypatch.chdir(tiny_bert_dir.parent)
+    at = open_page("ch2_tokenizer")
+    at.selectbox(key="ch2_model").set_value("another model…").run()
+    loaded = []
+    for spelling in (f"./{tiny_bert_dir.name}", f"{tiny_bert_dir}/"):
+        at.text_input(key="ch2_model_typed").set_value(spelling).run()
+        assert not at.exception and not at.error
+        loaded.append(models.shared_tokenizer(spelling))
+    assert loaded[0] is loaded[1]
+    assert list(models._caches["tokenizer"]).count(str(tiny_bert_dir.resolve())) == 1
+
+
+def test_when_the_pool_for_heavy_work_is_busy_the_map_says_so_and_shows_pca(monkeypatch):
+    import threading
+
+    from core import jobs
+
+    release = threading.Event()
+    holder = jobs.submit(lambda on_step, on_epoch, should_stop: release.wait(60), kind=jobs.COMPUTE)
+    monkeypatch.setattr(jobs, "BOUNDED_WAIT_SECONDS", 0.5)
+    try:
+        at = open_page("ch2_embedding_map")
+        at.selectbox(key="ch2_map_split").set_value("eval").run()
+        at.text_area(key="ch2_map_mine").set_value("A sentence only this test maps").run()
+        at.radio(key="ch2_map_method").set_value("t-SNE").run()
+        assert not at.exception
+        assert "busy with other visitors' work" in texts(at.error) and "PCA map meanwhile" in texts(at.error)
+        assert "PCA kept" in texts(at.markdown)  # a map all the same
+        assert map_points(chart(at, "ch2_map_chart"))["your sentences"] == 1
+    finally:
+        release.set()
+        holder.join(10)

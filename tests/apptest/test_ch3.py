@@ -361,3 +361,44 @@ def test_two_runs_on_one_chart_batch_16_vs_4(tiny_bert_dir):
     assert names == ["evaluation (unseen file)", "training", "Run 1: training", "Run 1: evaluation"]
     steps_per_epoch = {trace["name"]: len(trace["x"]) for trace in spec["data"]}
     assert steps_per_epoch["training"] == steps_per_epoch["Run 1: training"] == 2  # epochs on the same axis
+
+
+# --------------------------------------------------------------------------- BANKING77
+
+
+def test_banking77_ten_shot_trains_on_770_sentences_and_scores_on_a_seeded_test_sample(tiny_bert_dir):
+    from core import banking77
+
+    at = open_page(tiny_bert_dir)
+    at.radio(key="ch3_source").set_value("BANKING77 (77 banking intents)").run()
+    assert not at.exception, at.exception
+    assert at.select_slider(key="ch3_b77_shots").value == 10  # the paper's few-shot setting
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Training sentences"] == "770"  # 77 intents x 10
+    assert metrics["Evaluation sentences"] == str(banking77.EVAL_SAMPLE)
+    captions = " ".join(texts(at, "caption"))
+    assert "CC BY 4.0" in captions and "PolyAI" in captions and "Casanueva" in captions
+    at.radio(key="ch3_b77_eval").set_value("test").run()
+    assert {m.label: m.value for m in at.metric}["Evaluation sentences"] == "3080"
+
+    at.select_slider(key="ch3_b77_shots").set_value(5)
+    at.radio(key="ch3_b77_eval").set_value("sample")
+    at.slider(key="ch3_epochs").set_value(1)
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Training sentences"] == "385"
+    snap = train_to_the_end(at)
+    assert snap.status == jobs.DONE
+    assert len(at.session_state["finetuned"].labels) == 77
+    assert "Confusion matrix (evaluation sentences)" in chart_titles(at)
+    report = next(df.value for df in at.dataframe if "f1-score" in df.value.columns)
+    assert report.loc["macro avg", "support"] == banking77.EVAL_SAMPLE
+
+
+def test_the_start_explanation_follows_the_default_settings():
+    at = open_page()
+    explained = " ".join(texts(at, "markdown"))
+    defaults = ft.FinetuneConfig()
+    assert f"the lowest {defaults.freeze_layers} layers" in explained
+    assert f"the demo runs {defaults.epochs}" in explained
+    if defaults.pooling == "mean":
+        assert "mean pooling" in explained and "summarise" not in explained

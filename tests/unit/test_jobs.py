@@ -407,3 +407,65 @@ def test_the_presenter_key_is_compared_with_the_configured_one(monkeypatch, key,
     monkeypatch.setenv(jobs.PRESENTER_KEY_ENV, configured)
     assert jobs.is_presenter(key) is expected
     assert jobs.is_presenter(key, expected=configured) is expected
+
+
+def test_a_cancelled_waiting_job_does_not_block_its_owners_next_one():
+    queue = jobs.JobQueue(1)
+    running = FakeTraining(3)
+    jobs.submit(running, queue=queue, owner="other")
+    running.started.wait(5)
+    first = jobs.submit(FakeTraining(3), queue=queue, owner="me")
+    first.stop()  # cancelled: its thread leaves the line a moment later
+    replacement = jobs.submit(FakeTraining(3), queue=queue, owner="me")
+    assert replacement.status == jobs.QUEUED
+    replacement.stop()
+    running.run_freely()
+
+
+def test_bounded_work_returns_its_result_and_raises_its_own_errors():
+    queue = jobs.JobQueue(1)
+    assert jobs.run_bounded(sorted, [3, 1, 2], reverse=True, queue=queue) == [3, 2, 1]
+    with pytest.raises(ZeroDivisionError):
+        jobs.run_bounded(lambda: 1 / 0, queue=queue)
+
+
+def test_bounded_work_waits_for_the_one_slot_so_a_crowd_never_runs_at_once():
+    queue = jobs.JobQueue(1, max_waiting=20)
+    inside, most = [0], [0]
+    lock, release = threading.Lock(), threading.Event()
+
+    def heavy(i):
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        release.wait(10)
+        with lock:
+            inside[0] -= 1
+        return i
+
+    results = {}
+    visitors = [threading.Thread(target=lambda i=i: results.update({i: jobs.run_bounded(heavy, i, queue=queue)}))
+                for i in range(8)]
+    for visitor in visitors:
+        visitor.start()
+    wait_until(lambda: queue.waiting_count() == 7)
+    release.set()
+    for visitor in visitors:
+        visitor.join(20)
+    assert results == {i: i for i in range(8)} and most[0] == 1
+
+
+def test_bounded_work_with_no_room_is_a_sentence_and_leaves_the_line():
+    queue = jobs.JobQueue(1, max_waiting=1)
+    holder = FakeTraining(1)
+    jobs.submit(holder, queue=queue)
+    holder.started.wait(5)
+    with pytest.raises(jobs.Busy, match="busy with other visitors' work"):
+        jobs.run_bounded(sorted, [1], queue=queue, wait_seconds=0.2)
+    wait_until(lambda: queue.waiting_count() == 0)
+    waiting = FakeTraining(1)
+    waiting.run_freely()
+    jobs.submit(waiting, queue=queue)  # the one waiting place is free again
+    with pytest.raises(jobs.QueueFull, match="waiting already"):
+        jobs.run_bounded(sorted, [1], queue=queue)
+    holder.run_freely()
