@@ -11,7 +11,7 @@ def test_lesson_pages_show_precomputed_results_and_redraw_on_a_choice(page):
     open_page(page, "ch4_diverse")
     assert_no_exception(page)
     page.get_by_role("heading", name="Diverse data").first.wait_for()
-    page.get_by_text("Precomputed").first.wait_for()
+    page.get_by_text("Recorded").first.wait_for()
     page.get_by_text("Same unseen sentences, three training sets").first.wait_for()
     screenshot(page, "ch4-lesson1")
 
