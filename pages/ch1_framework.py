@@ -24,10 +24,6 @@ st.markdown(
     "versions in Python: NumPy by hand, and PyTorch's `nn.Sequential`, loss and optimizer. "
     "Both start from the same weights — and end with the same weights."
 )
-st.caption("Optimizer: both step with plain gradient descent (SGD), the update written by hand in chapter 1. "
-           "The talk's Axon code used **Adam** (\"I am going to hand wave past the atom optimizer\"), which gives "
-           "every weight its own step size; here SGD keeps the two versions identical step for step. Chapter 3's "
-           "fine-tune uses AdamW.")
 
 st.subheader("Train both")
 WIDGETS = {"ch1f_hidden": 3, "ch1f_lr": 0.3, "ch1f_epochs": 300, "ch1f_seed": 1, "ch1f_loss": "cross_entropy"}
@@ -44,6 +40,11 @@ loss = cols[4].radio("Loss", scratch.LOSSES, format_func=scratch.LOSS_NAMES.get,
 go_clicked = cols[5].button("Train both", icon=":material/play_arrow:", type="primary", key="ch1f_train",
                             width="stretch")
 
+
+st.caption("Optimizer: both step with plain gradient descent (SGD), the update written by hand in chapter 1. "
+           "The talk's Axon code used **Adam** (\"I am going to hand wave past the atom optimizer\"), which gives "
+           "every weight its own step size; here SGD keeps the two versions identical step for step. Chapter 3's "
+           "fine-tune uses AdamW.")
 
 config = scratch.TrainConfig(hidden_size=int(hidden), learning_rate=float(lr), epochs=int(epochs),
                              seed=int(seed), loss=loss)

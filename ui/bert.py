@@ -30,8 +30,10 @@ def model_picker(key: str = "model_id", label: str = "Model") -> str:
 
     def describe(model_id):
         if model_id == ANOTHER_MODEL:
-            return "Another model id or folder…"
-        return models.choice(model_id).label + ("" if models.is_cached(model_id) else " — needs the hub")
+            return "Another model…"
+        # Short enough for the picker's width ("Bundled BERT", "RoBERTa base"): the full name
+        # and whether it is on this machine are said under it.
+        return models.choice(model_id).label.split(" (")[0]
 
     chosen = st.selectbox(label, ids, key=key, format_func=describe)
     if chosen == ANOTHER_MODEL:
@@ -46,5 +48,7 @@ def model_picker(key: str = "model_id", label: str = "Model") -> str:
         friendly_error(str(error))
         return models.BUNDLED
     known = models.choice(chosen)
-    st.caption(known.note if known else f"{chosen}, loaded from this machine.")
+    st.caption(f"{known.label}: {known.note}" if known else f"{chosen}, loaded from this machine.")
+    if known and not known.bundled and not models.is_cached(chosen):
+        st.caption("Not on this machine yet: it downloads from the hub on first use.")
     return chosen

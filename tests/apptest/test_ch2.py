@@ -258,3 +258,13 @@ def test_map_puts_a_finetuned_model_beside_the_pretrained_one(tiny_bert_dir):
     # Each map the page's full width, one above the other, not squeezed into half-width columns.
     assert not at.columns or all("ch2_map" not in str(column.proto) for column in at.columns)
     assert re.search(r"\*\*\d+% pretrained → \d+% fine-tuned\*\*", texts(at.markdown))
+
+
+def test_the_model_picker_names_fit_its_box():
+    # At 1280x720 the picker is about 200 px wide: "Bundled BERT (all-MiniLM-L6-v2)" was cut to
+    # "Bundled BERT (all-MiniL". Short names in the box, the full one in the caption under it.
+    at = open_page("ch2_embedding_map")
+    picker = at.selectbox(key="ch2_model")
+    assert picker.options[0] == "Bundled BERT"
+    assert all(len(option) <= 22 for option in picker.options), picker.options
+    assert "all-MiniLM-L6-v2" in texts(at.caption)
