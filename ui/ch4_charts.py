@@ -20,6 +20,10 @@ from ui.formats import duration, percent, points
 
 
 
+# Training bars in a light blue (not a see-through one: opacity would fade their labels too).
+TRAIN_LIGHT = "#a6c8e6"
+
+
 def _percent_axis(title: str = "accuracy (%)", top: float = 105):
     return dict(title=title, range=[0, top], ticksuffix="%")
 
@@ -70,10 +74,10 @@ def _signed_points(value: float) -> str:
 
 def diverse_bars(data: dict):
     arms = data["arms"]
-    names = [f"{a['name']}<br><sub>{a['rows']} sentences</sub>" for a in arms]
+    names = [f"{a['name']}<br>{a['rows']} sentences" for a in arms]
     fig = go.Figure()
     fig.add_bar(x=names, y=[100 * (a["train_accuracy"] or 0) for a in arms], name="training sentences",
-                marker_color=TRAIN_COLOR, opacity=0.45, error_y=_error([a.get("train_accuracy_sd") for a in arms]),
+                marker_color=TRAIN_LIGHT, error_y=_error([a.get("train_accuracy_sd") for a in arms]),
                 text=[percent(a["train_accuracy"], 0) for a in arms], textposition="inside")
     fig.add_bar(x=names, y=[100 * (a["eval_accuracy"] or 0) for a in arms],
                 name=f"{data.get('eval_rows', '')} never-trained-on sentences".strip(), marker_color=EVAL_COLOR,
@@ -185,7 +189,7 @@ def batch_accuracy(data: dict):
     names = [str(p["batch_size"]) for p in pts]
     fig = go.Figure()
     fig.add_bar(x=names, y=[100 * p["train_accuracy"] for p in pts], name="training sentences",
-                marker_color=TRAIN_COLOR, opacity=0.45, error_y=_error([p.get("train_accuracy_sd") for p in pts]),
+                marker_color=TRAIN_LIGHT, error_y=_error([p.get("train_accuracy_sd") for p in pts]),
                 text=[percent(p["train_accuracy"], 0) for p in pts], textposition="inside")
     fig.add_bar(x=names, y=[100 * p["eval_accuracy"] for p in pts], name="unseen sentences",
                 marker_color=EVAL_COLOR, error_y=_error([p.get("eval_accuracy_sd") for p in pts]),
