@@ -483,7 +483,7 @@ def hardware_times(data: dict):
     low, high = min(values or [1]), max(values or [10])
     fig.update_layout(
         title="One fine-tune: timed here, estimated, and the talk's",
-        xaxis=dict(type="log", title="seconds (log scale)",
+        xaxis=dict(type="log", title="seconds (log scale)", dtick=1,
                    range=[math.log10(max(low, 1e-3) / 2), math.log10(high * 4)]),
         yaxis=dict(autorange="reversed", automargin=True),
         height=max(300, 60 * len(names) + 140))
