@@ -168,6 +168,10 @@ def test_batch_text_says_which_batch_was_faster_from_its_numbers():
     assert "2.0× longer for the small batch" in small_slow
     small_fast = ch4_charts.batch_conclusion({"points": [point(8, 0.5, 0.9), point(64, 1.0, 0.9)]})
     assert "the *small* batch was 2.0× faster per epoch" in small_fast
+    # Several seeds whose timings overlap: the words say it is within the spread, not a winner.
+    noisy = [point(8, 1.5, 0.9), point(64, 1.8, 0.9)]
+    noisy[0]["seconds_per_epoch_runs"], noisy[1]["seconds_per_epoch_runs"] = [1.7, 0.8, 2.1], [1.2, 1.0, 2.6]
+    assert "about the same per epoch" in ch4_charts.batch_conclusion({"points": noisy})
 
 
 # ---------------------------------------------------------------- the experiments
