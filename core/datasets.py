@@ -5,7 +5,7 @@ outrageous" -> price) and its most expensive lesson was about data, so this
 module both reads files and says what is in them. Everything the fine-tune
 (chapter 3) and the lessons (chapter 4) need:
 
-    LABELS                      the talk's 8 reasons, in the talk's order
+    LABELS                      8 reasons, named and ordered as in the talk's repository
     DatasetError                bad data; str(error) is one sentence for the page / CLI
     LabelledTexts(texts, labels)
         len(data)               number of sentences
@@ -60,6 +60,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
+# The eight names and their order come from the talk's repository, toranb/elixirconf2023
+# (priv/data/training.csv numbers them 1 unknown ... 7 price, 8 credit). The talk itself names
+# only a few: "price availability, price and response time" for the label ids 7, 6, 7, 2.
 LABELS = ["unknown", "unresponsive", "error", "not needed", "found elsewhere", "lead time", "price", "credit"]
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "data" / "cancellations"
@@ -113,7 +116,7 @@ class DatasetError(ValueError):
 
 
 def _label_order(labels: Iterable[str]) -> tuple[str, ...]:
-    """The talk's order when every label is one of its 8; numbers numerically
+    """The talk's repository's order when every label is one of its 8; numbers numerically
     ('2' before '10'); anything else alphabetically. Deterministic for any file."""
     present = set(labels)
     if present <= set(LABELS):

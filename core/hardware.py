@@ -118,9 +118,54 @@ def describe(info: dict) -> str:
         parts.append(f"torch {info['torch']}")
     parts.append(info.get("gpu") or "no GPU")
     load, cores = info.get("load_average"), info.get("cpu_count") or 1
+    during = info.get("load_during") or {}
+    if during.get("max") is not None:
+        load = during["max"]
+        parts.append(f"load {during['min']:g}-{during['max']:g} throughout")
     if load is not None and load > cores:
-        parts.append(f"busy: load {load:g} on {cores} cores, so timings are slower than on an idle machine")
+        parts.append(f"busy: load up to {load:g} on {cores} cores, so timings are slower than on an idle machine")
     return " · ".join(parts)
+
+
+class LoadWatch:
+    """The machine's load average sampled every `every` seconds while a block runs,
+    so a results file can say how quiet the machine was *throughout*, not just at
+    the end:
+
+        with LoadWatch() as watch:
+            ...
+        watch.summary() -> {'min': 0.2, 'max': 1.1, 'samples': 40, 'every_seconds': 5}
+    """
+
+    def __init__(self, every: float = 5.0):
+        import threading
+
+        self.every = every
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True, name="load-watch")
+
+    def _watch(self) -> None:
+        while True:
+            load = _load_average()
+            if load is not None:
+                self.samples.append(load)
+            if self._stop.wait(self.every):
+                return
+
+    def __enter__(self) -> "LoadWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+    def summary(self) -> dict:
+        if not self.samples:
+            return {"min": None, "max": None, "samples": 0, "every_seconds": self.every}
+        return {"min": min(self.samples), "max": max(self.samples), "samples": len(self.samples),
+                "every_seconds": self.every}
 
 
 def devices_present() -> list[tuple[str, str, int | None]]:

@@ -3,7 +3,8 @@
 This is the talk's chapter 1 as code you can read top to bottom:
 
     prediction = input * weight                          # neural_network(3, 0.2) = 0.6
-    score      = w_sum([0, 3], [0.5, 0.7])               # 2.1, the weighted sum (dot product)
+    score      = w_sum([0, 3], [0.5, 0.7])               # 2.1, the weighted sum (dot product);
+                                                         # the talk gave 2.1, the weights 0.5 and 0.7 are ours
     scores     = vect_mat_mul([0, 3], weights)           # one weighted sum per class
     confidence = softmax(scores)                         # sums to 1
     error      = squared_error(confidence, one_hot)      # how far from 100% right
@@ -24,6 +25,18 @@ from core import fizzbuzz
 
 LOSSES = ("cross_entropy", "squared_error")
 LOSS_NAMES = {"cross_entropy": "cross-entropy", "squared_error": "squared error"}
+
+# What the talk said about its one example (ElixirConf 2023 transcript), kept apart from
+# what we compute. Scores "like 089, 0.3, and ... 0.3 again for fizzbuzz"; after dividing
+# by the total "0.58, 0.20, and then somehow 0.20 again"; error "0.25 in this case".
+# They don't quite add up (0.89 / 1.49 = 0.60; 0.58 + 0.20 + 0.20 = 0.98): part of the
+# slide was hidden by a logo, as the talk says.
+TALK_SCORES = (0.89, 0.3, 0.3)
+TALK_CONFIDENCES = (0.58, 0.20, 0.20)
+TALK_ERROR = 0.25
+# Ours, not the talk's: four scores (fizz, buzz, fizzbuzz, none) whose divide-by-total
+# gives exactly the talk's 0.58, 0.20, 0.20 (and 0.02 for the hidden fourth class).
+SCORES_FOR_TALK_CONFIDENCES = (0.87, 0.30, 0.30, 0.03)
 
 # Allowed ranges for the knobs, checked by validate_config so a page can show a
 # sentence instead of a traceback.
@@ -82,7 +95,8 @@ def softmax(scores) -> np.ndarray:
 
 def squared_error(prediction, target) -> np.ndarray:
     """Subtract, square (no negatives), add up. Prediction [0.6, 0.2, 0.2] against target
-    [1, 0, 0]: 0.4² + 0.2² + 0.2² = 0.24, the talk's "about 0.25". One value per row."""
+    [1, 0, 0]: 0.4² + 0.2² + 0.2² = 0.24. The talk's own confidences [0.58, 0.20, 0.20]
+    give 0.42² + 0.2² + 0.2² = 0.2564, where the talk said 0.25. One value per row."""
     diff = np.asarray(prediction, dtype=float) - np.asarray(target, dtype=float)
     return (diff**2).sum(axis=-1)
 

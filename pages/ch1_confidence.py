@@ -17,7 +17,7 @@ from ui.formats import num, vector
 
 # The talk's slide had three classes at this point; "none" joins on the training page.
 NAMES = ("fizz", "buzz", "fizzbuzz")
-TALK_SCORES = (0.89, 0.3, 0.3)
+TALK_SCORES = scratch.TALK_SCORES
 NEGATIVE_SCORES = (1.0, -0.6, -0.2)
 
 
@@ -39,6 +39,21 @@ scores = [controls[i].number_input(f"score for {name}", step=0.1, key=f"ch1c_sco
           for i, name in enumerate(NAMES)]
 controls[3].button("The talk's scores", on_click=set_scores, args=(TALK_SCORES,), key="ch1c_talk")
 controls[4].button("Some negative", on_click=set_scores, args=(NEGATIVE_SCORES,), key="ch1c_negative")
+
+def two_places(values) -> str:
+    return "[" + ", ".join(f"{v:.2f}" for v in values) + "]"
+
+
+talk_by_total = scratch.normalise_by_total(TALK_SCORES)
+ours = scratch.normalise_by_total(scratch.SCORES_FOR_TALK_CONFIDENCES)
+st.info(
+    f"**The talk said:** scores of about {', '.join(num(s) for s in TALK_SCORES)} (one of them hidden by a logo "
+    f"on its slide), then, dividing each by the total, **{', '.join(f'{c:.2f}' for c in scratch.TALK_CONFIDENCES)}** "
+    f"— \"58% confident that the input of 3 is fizz\". Those don't quite add up: {num(TALK_SCORES[0])} ÷ "
+    f"{num(sum(TALK_SCORES))} = {talk_by_total[0]:.2f}, and the talk's three add up to "
+    f"{sum(scratch.TALK_CONFIDENCES):.2f}. **Ours, not the talk's:** four scores "
+    f"{two_places(scratch.SCORES_FOR_TALK_CONFIDENCES)} (a fourth class, none, at the hidden spot) divide to "
+    f"exactly {two_places(ours)}.", icon=":material/record_voice_over:")
 
 by_total = scratch.normalise_by_total(scores)
 soft = scratch.softmax(scores)
@@ -86,7 +101,8 @@ st.caption(
     "exp turns every score into a positive number, so the shares are always between 0 and 1 and "
     "add up to 1 — whatever the scores. It also keeps the order (bigger score, bigger share) and "
     "its slope is simple, which makes learning easy. The price: softmax is less confident than "
-    "divide-by-total on the talk's scores (0.47 instead of 0.6)."
+    f"divide-by-total on the talk's scores ({scratch.softmax(TALK_SCORES)[0]:.2f} instead of {talk_by_total[0]:.2f}, "
+    "computed here)."
 )
 
 # --- error ---------------------------------------------------------------------------
@@ -110,7 +126,11 @@ with right:
     st.markdown("**Cross-entropy**: minus the log of the confidence in the right answer")
     st.code(f"−log({num(prediction[0])})\n= {num(ce)}", language=None)
     st.metric("Cross-entropy", num(ce))
-st.caption("The goal of learning is an error of 0: 100% on the right answer.")
+talk_error = float(scratch.squared_error(scratch.TALK_CONFIDENCES, target))
+st.caption(f"**The talk said** its error was **{scratch.TALK_ERROR:.2f}** for 0.58, 0.20, 0.20. **Computed here** "
+           f"from those same three numbers: 0.42² + 0.20² + 0.20² = **{talk_error:.3f}**; from the talk's scores "
+           f"divided by their total it is {float(scratch.squared_error(talk_by_total, target)):.3f}. "
+           "The goal of learning is an error of 0: 100% on the right answer.")
 
 # --- moving the prediction ---------------------------------------------------------
 st.subheader("3 · Move the prediction, watch both errors")

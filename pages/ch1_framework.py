@@ -25,23 +25,6 @@ st.markdown(
     "Both start from the same weights — and end with the same weights."
 )
 
-# Side by side, one line per step of the recipe; the full code of both follows in tabs.
-st.table({
-    "step": ["layers", "confidence", "error", "slopes", "step downhill"],
-    "by hand (NumPy)": ["x @ W1 + b1 → relu → @ W2 + b2", "softmax(scores)", "cross_entropy(probs, targets)",
-                        "backward(): written out, layer by layer", "params - learning_rate * grads"],
-    "framework (PyTorch)": ["nn.Sequential(Linear, ReLU, Linear)", "inside nn.CrossEntropyLoss",
-                            "nn.CrossEntropyLoss()", "loss.backward() (autograd)", "optimizer.step() (SGD)"],
-})
-by_hand_tab, framework_tab = st.tabs(["By hand: core/scratch.py", "The framework way: core/fizzbuzz_torch.py"])
-with by_hand_tab:
-    ch1.code_block(scratch.forward)
-    ch1.code_block(scratch.backward)
-    ch1.code_block(scratch.train_step)
-with framework_tab:
-    ch1.code_block(fizzbuzz_torch.build_model)
-    ch1.code_block(fizzbuzz_torch._train)
-
 st.subheader("Train both")
 WIDGETS = {"ch1f_hidden": 3, "ch1f_lr": 0.3, "ch1f_epochs": 300, "ch1f_seed": 1, "ch1f_loss": "cross_entropy"}
 settings.keep(WIDGETS)
@@ -57,6 +40,11 @@ loss = cols[4].radio("Loss", scratch.LOSSES, format_func=scratch.LOSS_NAMES.get,
 go_clicked = cols[5].button("Train both", icon=":material/play_arrow:", type="primary", key="ch1f_train",
                             width="stretch")
 
+
+st.caption("Optimizer: both step with plain gradient descent (SGD), the update written by hand in chapter 1. "
+           "The talk's Axon code used **Adam** (\"I am going to hand wave past the atom optimizer\"), which gives "
+           "every weight its own step size; here SGD keeps the two versions identical step for step. Chapter 3's "
+           "fine-tune uses AdamW.")
 
 config = scratch.TrainConfig(hidden_size=int(hidden), learning_rate=float(lr), epochs=int(epochs),
                              seed=int(seed), loss=loss)
@@ -117,3 +105,22 @@ else:
         per_class = scratch.per_class_accuracy(framework.params, test)
         st.caption("PyTorch network per class on 1..100: " +
                    " · ".join(f"{name} {value:.0%}" for name, value in per_class.items()))
+
+st.subheader("The code, step by step")
+# Side by side, one line per step of the recipe; the full code of both follows in tabs.
+st.table({
+    "step": ["layers", "confidence", "error", "slopes", "step downhill"],
+    "by hand (NumPy)": ["x @ W1 + b1 → relu → @ W2 + b2", "softmax(scores)", "cross_entropy(probs, targets)",
+                        "backward(): written out, layer by layer", "params - learning_rate * grads"],
+    "framework (PyTorch)": ["nn.Sequential(Linear, ReLU, Linear)", "inside nn.CrossEntropyLoss",
+                            "nn.CrossEntropyLoss()", "loss.backward() (autograd)", "optimizer.step() (SGD)"],
+})
+by_hand_tab, framework_tab = st.tabs(["By hand: core/scratch.py", "The framework way: core/fizzbuzz_torch.py"])
+with by_hand_tab:
+    ch1.code_block(scratch.forward)
+    ch1.code_block(scratch.backward)
+    ch1.code_block(scratch.train_step)
+with framework_tab:
+    ch1.code_block(fizzbuzz_torch.build_model)
+    ch1.code_block(fizzbuzz_torch._train)
+

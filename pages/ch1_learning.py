@@ -210,10 +210,18 @@ def describe(state: fizzbuzz_training.LiveState, test_set: fizzbuzz.Dataset):
     elif state.status in FALLS_BACK:
         friendly_error(state.message)
     elif state.history:
-        verb = "Stopped" if state.status == fizzbuzz_training.STOPPED else "Done"
+        verb = "Stopped" if state.status == fizzbuzz_training.STOPPED else "Finished"
         right = round(scratch.accuracy(state.params, test_set) * 100)
-        st.success(f"{verb} after {state.epoch:,} epochs: {right}/100 right on 1..100.",
-                   icon=":material/check_circle:")
+        never = [name for name, share in scratch.per_class_accuracy(state.params, test_set).items() if share == 0]
+        text = f"{verb} after {state.epoch:,} epochs: {right}/100 right on 1..100"
+        if never:
+            # The talk's first try is *meant* to fail: a high score must not read as success.
+            st.warning(f"{text} — but **{' and '.join(never)}** never right: this network can't learn "
+                       f"{'it' if len(never) == 1 else 'them'}.", icon=":material/error:")
+        elif right == 100:
+            st.success(f"{text}: every number right.", icon=":material/check_circle:")
+        else:
+            st.info(f"{text}.", icon=":material/info:")
 
 
 def per_class_metrics(params, test_set):

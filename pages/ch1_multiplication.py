@@ -68,7 +68,9 @@ with right:
     total = scratch.w_sum(encoded, [w_mod3, w_mod5])
     st.markdown(f"### w_sum({vector(encoded)}, {vector([w_mod3, w_mod5])})")
     st.markdown(f"### = {ch1.weighted_sum_text(encoded, [w_mod3, w_mod5])}")
-    st.caption("Multiply pair by pair, add up. Also called the dot product.")
+    st.caption("Multiply pair by pair, add up. Also called the dot product. The talk's slide came to "
+               "**2.1** for n = 3; the weights 0.5 and 0.7 that give it here are ours (the talk's weights "
+               "aren't in its transcript).")
 
 # --- weight matrix ----------------------------------------------------------------
 st.subheader("4 · One weight vector per class: a weight matrix")

@@ -171,8 +171,10 @@ with col_mlm:
         guess [label="outrageous? 61%\\nhigh? 12%\\n…", fillcolor="#e3f4e1"];
         input -> bert -> guess; }""", width="stretch")
     st.markdown("Hide about 15% of the words and guess them from the words on **both** sides. To win, each "
-                "token's vector must carry what the word means *in this sentence*. (Unlike GPT, which only "
-                "predicts the next word from the words before it.)")
+                "token's vector must carry what the word means *in this sentence*. The talk said it thinks of "
+                "this task \"more as next word prediction\"; that is GPT's game, which guesses only the next word "
+                "from the words before it. BERT's hidden word can be anywhere, and it reads both sides: this page "
+                "corrects the talk here.")
 with col_nsp:
     st.subheader("Next-sentence prediction")
     st.graphviz_chart(

@@ -110,7 +110,9 @@ def draw_map(result: projection.Map, texts, labels, mine, title: str, key: str, 
     else:
         fig.update_xaxes(title="t-SNE 1 (no units)", showticklabels=False)
         fig.update_yaxes(title="t-SNE 2", showticklabels=False)
-    charts.show(fig, key=key, height=height, title=dict(text=title, y=0.99, yanchor="top"))
+    # Full width, the title on the top row and the 8 reasons in a column to the right:
+    # nothing sits on top of anything else.
+    charts.show(fig, key=key, height=height, title=dict(text=title), legend_right=True)
 
 
 # ---------------------------------------------------------------- controls
@@ -141,7 +143,7 @@ texts, labels, problem = load_sentences(split)
 if problem:
     st.warning(problem, icon=":material/info:")
 
-map_slot = st.container()  # the map goes first on screen, though it needs the sentences below
+# The sentence box above the map: you see your sentence land while you type it.
 settings.keep({"ch2_map_mine": MY_SENTENCES})
 mine_raw = st.text_area("Your sentences (one per line; they appear as ★ on the map)", key="ch2_map_mine", height=80,
                         max_chars=5_000)
@@ -150,6 +152,7 @@ if not mine:
     st.info("Add a sentence above to see where it lands and which sentences are its nearest neighbours.",
             icon=":material/edit:")
 mine = tuple(mine)
+map_slot = st.container()
 
 try:
     vectors, mine_vectors, result = pretrained_map(model_id, texts, mine, pooling, method, metric)
@@ -163,19 +166,17 @@ finetuned = ss.get("finetuned")
 ft_result = None
 if finetuned is not None:
     try:
-        ft_vectors, ft_mine_vectors, ft_result = finetuned_map(finetuned, texts, mine, pooling, method, metric)
+        with map_slot, st.spinner("Reading every sentence with the fine-tuned model to draw its map…"):
+            ft_vectors, ft_mine_vectors, ft_result = finetuned_map(finetuned, texts, mine, pooling, method, metric)
     except Exception as error:  # noqa: BLE001 - a half-made model must not take the page down
         friendly_error(f"The fine-tuned model in this session could not embed the sentences: {error}")
 
 with map_slot:
     subtitle = f"{len(texts)} sentences, {len(set(labels))} reasons"
     if ft_result is not None:
-        col_left, col_right = st.columns(2)
-        with col_left:
-            draw_map(result, texts, labels, mine, f"Pretrained · {subtitle}", "ch2_map_chart", 520)
-        with col_right:
-            name = finetuned.name
-            draw_map(ft_result, texts, labels, mine, f"Fine-tuned ({name})", "ch2_map_ft_chart", 520)
+        # One above the other, each the page's full width: side by side, each was half a map.
+        draw_map(result, texts, labels, mine, f"Before: pretrained · {subtitle}", "ch2_map_chart", 480)
+        draw_map(ft_result, texts, labels, mine, f"After: fine-tuned ({finetuned.name})", "ch2_map_ft_chart", 480)
         before = emb.neighbour_agreement(vectors, labels, NEIGHBOURS, metric)
         after = emb.neighbour_agreement(ft_vectors, labels, NEIGHBOURS, metric)
         st.markdown(

@@ -196,8 +196,10 @@ with col_angle:
 with col_length:
     st.slider("Length", 0.1, 3.0, step=0.1, key="ch2_plane_length", on_change=_plane_moved)
 with col_new:
-    col_input, col_add, col_reset = st.columns([1.3, 1, 1], vertical_alignment="bottom")
-    col_input.text_input("Add a word", key="ch2_plane_new", placeholder="e.g. rug", max_chars=20)
+    # The box on its own line and the two buttons under it: three columns inside a column
+    # were too narrow for their labels.
+    st.text_input("Add a word", key="ch2_plane_new", placeholder="e.g. rug", max_chars=20)
+    col_add, col_reset = st.columns(2)
     col_add.button("Add", on_click=_add_word, key="ch2_plane_add", width="stretch")
     col_reset.button("Reset", on_click=_reset_plane, key="ch2_plane_reset", width="stretch")
 if ss.get("ch2_plane_msg"):

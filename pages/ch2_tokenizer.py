@@ -37,7 +37,7 @@ st.markdown("#### Before BERT reads anything, text becomes a list of numbers: wo
 text, model_id, col_text = ch2.text_and_model("Text to tokenize", "ch2_tok_text", need_encoder=False,
                                                 max_chars=20_000,
                                                 empty="The text is empty, so there is nothing to tokenize.")
-with col_text:
+with st.container():  # the page's full width: in the text's column the labels were cut short
     buttons = st.columns(len(EXAMPLES))
     for column, (label, example) in zip(buttons, EXAMPLES.items()):
         column.button(label, on_click=use_example, args=(example,), key=f"ch2_tok_ex_{label}",

@@ -11,8 +11,8 @@ model_id = lesson.show(lesson.Lesson(
     figures=[(ch4_charts.diverse_bars, 420)],
     conclusion=ch4_charts.diverse_conclusion,
     knobs=[lesson.Slider("per_label", "N: sentences per label", 1, 25), lesson.Slider("epochs", "Epochs", 1, 12),
-           lesson.Number("seed", "Seed", 0, 999)],
-    widths=[2, 2, 1],
+           lesson.Slider("seeds", "Seeds", 1, 10), lesson.Number("seed", "First seed", 0, 999)],
+    widths=[2, 2, 2, 1],
 ))
 
 

@@ -15,5 +15,6 @@ def cached_hub_models(data: dict) -> None:
 lesson.show(lesson.Lesson(
     "models", figures=[(ch4_charts.models_bars, 420)], conclusion=ch4_charts.models_conclusion,
     after_result=cached_hub_models,
-    knobs=[lesson.Slider("per_label", "Sentences per label", 1, 25), lesson.Slider("epochs", "Epochs", 1, 12)],
+    knobs=[lesson.Slider("per_label", "Sentences per label", 1, 25), lesson.Slider("epochs", "Epochs", 1, 12),
+           lesson.Slider("seeds", "Seeds", 1, 10)],
 ))

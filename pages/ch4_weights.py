@@ -32,5 +32,6 @@ lesson.show(lesson.Lesson(
     figures=[(ch4_charts.alpha_by_layer, 440)],
     conclusion=ch4_charts.weights_conclusion,
     after_result=inside_one_layer,
-    knobs=[lesson.Slider("per_label", "Sentences per label", 1, 25), lesson.Slider("epochs", "Epochs", 1, 12)],
+    knobs=[lesson.Slider("per_label", "Sentences per label", 1, 25), lesson.Slider("epochs", "Epochs", 1, 12),
+           lesson.Slider("seeds", "Seeds", 1, 10)],
 ))

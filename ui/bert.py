@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import models
+from ui.formats import as_text
 from ui.messages import friendly_error
 
 
@@ -41,10 +42,11 @@ def model_picker(key: str = "model_id", label: str = "Model") -> str:
 
     def describe(model_id):
         if model_id == ANOTHER_MODEL:
-            return "Another model id or folder…"
+            return "Another model…"
+        # Short enough for the picker's width ("Bundled BERT", "RoBERTa base"): the full name
+        # and whether it is on this machine are said under it.
         known = models.choice(model_id)
-        label = known.label if known else model_id
-        return label + ("" if models.is_cached(model_id) else " — needs the hub")
+        return known.label.split(" (")[0] if known else model_id
 
     chosen = st.selectbox(label, ids, key=key, format_func=describe)
     if chosen == ANOTHER_MODEL:
@@ -60,5 +62,7 @@ def model_picker(key: str = "model_id", label: str = "Model") -> str:
         friendly_error(str(error))
         return models.BUNDLED
     known = models.choice(chosen)
-    st.caption(known.note if known else "Loaded from this machine.")
+    st.caption(f"{known.label}: {known.note}" if known else f"{as_text(chosen)}, loaded from this machine.")
+    if known and not known.bundled and not models.is_cached(chosen):
+        st.caption("Not on this machine yet: it downloads from the hub on first use.")
     return chosen

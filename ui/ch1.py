@@ -100,4 +100,5 @@ def code_block(function) -> None:
     """The real source of a core function, so the page can't drift from the code it describes."""
     import inspect
 
-    st.code(inspect.getsource(function), language="python", wrap_lines=True)
+    # Never wrapped: a wrapped line breaks Python's indentation; long lines scroll sideways.
+    st.code(inspect.getsource(function), language="python", wrap_lines=False)

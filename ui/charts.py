@@ -32,13 +32,18 @@ CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": [
     "zoom2d", "pan2d", "select2d", "lasso2d", "zoomIn2d", "zoomOut2d", "autoScale2d"]}
 
 
-def style(fig, height: int = 380, **layout):
-    """The theme, applied to a figure: sizes, margins, and where the title and legend go."""
+def style(fig, height: int = 380, legend_right: bool = False, **layout):
+    """The theme, applied to a figure: sizes, margins, and where the title and legend go.
+    `legend_right`: a long legend in its own column right of the plot (full-width charts
+    with many entries, like a map of 8 reasons), never over the title or the axes."""
     fig.update_layout(height=height, font=dict(size=TEXT_SIZE), **layout)
     titled = bool(fig.layout.title.text)
     legend_entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
     shows_legend = fig.layout.showlegend is not False and legend_entries > 1
-    if shows_legend and legend_entries >= LONG_LEGEND:
+    if shows_legend and legend_right:
+        fig.update_layout(legend=dict(orientation="v", yanchor="top", y=1, x=1.02, xanchor="left"),
+                          margin=dict(l=10, r=10, t=60 if titled else 20, b=10))
+    elif shows_legend and legend_entries >= LONG_LEGEND:
         fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
                           margin=dict(l=10, r=10, t=60 if titled else 20, b=10), height=height + 70)
     else:
@@ -51,20 +56,33 @@ def style(fig, height: int = 380, **layout):
     return readable_text(fig)
 
 
-def readable_text(fig, size: int = TEXT_SIZE):
-    """Streamlit's chart theme is a plotly template that sets its own small sizes (about 13 px)
-    for tick labels, axis titles and legends, and the more specific template setting beats
-    layout.font, so style()'s font size never reaches them. Setting them on the figure does."""
-    fig.update_xaxes(tickfont_size=size, title_font_size=size)
-    fig.update_yaxes(tickfont_size=size, title_font_size=size)
-    fig.update_layout(legend_font_size=size, hoverlabel_font_size=size)
-    fig.update_annotations(font_size=size)
+TEXT_COLOR = "#222222"       # labels dark enough for a washed-out projector
+
+
+def readable_text(fig, size: int = TEXT_SIZE, color: str = TEXT_COLOR):
+    """Streamlit's chart theme is a plotly template that sets its own small, pale grey text
+    (about 13 px) for tick labels, axis titles and legends, and the more specific template
+    setting beats layout.font, so style()'s font never reaches them. Setting them on the
+    figure does: every label at least `size` px, in a dark colour."""
+    fig.update_xaxes(tickfont=dict(size=size, color=color), title_font=dict(size=size, color=color))
+    fig.update_yaxes(tickfont=dict(size=size, color=color), title_font=dict(size=size, color=color))
+    fig.update_layout(legend_font=dict(size=size, color=color), hoverlabel_font_size=size,
+                      font_color=color)
+    fig.for_each_annotation(lambda a: a.update(font_size=max(size, a.font.size or 0),
+                                               font_color=a.font.color or color))
+    for trace in fig.data:
+        # Text drawn on bars and points: never smaller than the rest, dark unless a trace chose its colour.
+        font = getattr(trace, "textfont", None)
+        if font is not None and (trace.text is not None or getattr(trace, "texttemplate", None)):
+            trace.textfont.size = max(size, font.size or 0) if not isinstance(font.size, tuple) else font.size
+            if font.color is None:
+                trace.textfont.color = color
     return fig
 
 
-def show(fig, key: str | None = None, height: int = 380, **layout) -> None:
+def show(fig, key: str | None = None, height: int = 380, legend_right: bool = False, **layout) -> None:
     """Put a figure on the page in the app's style."""
-    st.plotly_chart(style(fig, height=height, **layout), key=key, config=CONFIG)
+    st.plotly_chart(style(fig, height=height, legend_right=legend_right, **layout), key=key, config=CONFIG)
 
 
 def show_cached(cache: dict, key: str, version, build, height: int = 380) -> None:

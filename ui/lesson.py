@@ -109,11 +109,16 @@ def show(spec: Lesson) -> str | None:
     result = result_to_show(spec.key, lambda data: data[experiment.required[0]])
     if result:
         draw_figures(spec, result["data"])
+        from ui.ch4_charts import seeds_note
+
+        st.caption(seeds_note(result["data"][experiment.required[0]]))
         st.markdown(spec.conclusion(result["data"]))
         if spec.after_result:
             spec.after_result(result["data"])
     values = keep(spec.key, {k.name: k.shown(getattr(defaults, k.name)) for k in spec.knobs},
                   allowed={k.name: k.options for k in spec.knobs if isinstance(k, Choices)})
+    if spec.widths and len(spec.widths) != len(spec.knobs):  # zip would silently drop the last knobs
+        raise ValueError(f"{spec.key}: {len(spec.knobs)} knobs but {len(spec.widths)} column widths")
     for column, k in zip(st.columns(spec.widths or len(spec.knobs)), spec.knobs):
         with column:
             k.draw(spec.key)
@@ -233,7 +238,10 @@ def source_line(result: dict, origin: str) -> None:
     from ui.ch4_charts import settings_text
 
     where = hardware.describe(result.get("machine") or {})
-    when = "" if origin.startswith("Measured") else f" {_when(result.get('computed_at'))}"
+    if origin.startswith("Measured"):
+        origin, when = "Measured here now" + origin.removeprefix("Measured live"), ""
+    else:
+        origin, when = "Recorded", f" {_when(result.get('computed_at'))}"
     st.caption(f"**{origin}**{when} on {where} in {duration(result.get('seconds'))} · "
                f"settings: {settings_text(result.get('settings', {}), result.get('experiment'))}")
     if result.get("stopped"):

@@ -4,7 +4,7 @@ The model is the talk's: the pretrained BERT reads the sentence, its summary of
 the whole sentence (the hidden state of the [CLS] token, passed through BERT's
 pretrained pooler, a dense layer with tanh) goes into ONE new dense layer with
 one output per label, and softmax turns those outputs into probabilities. For
-the talk's 8 labels on the bundled BERT that new layer is a 384 x 8 matrix plus
+the 8 labels (the talk's `num_labels: 8`) on the bundled BERT that new layer is a 384 x 8 matrix plus
 8 biases: 3,080 new numbers on top of 22.7 million pretrained ones.
 `transformers.AutoModelForSequenceClassification` builds exactly that, through
 `core.models.load_classifier`.

@@ -34,27 +34,33 @@ class Progress:
 class Settings:
     """What every experiment shares: one fine-tune's knobs, sized for a live demo.
 
-    Small on purpose: 15 sentences per label (120 in all) and 4 epochs of
-    batch 16 with the word-embedding table frozen, so an experiment of several
-    fine-tunes fits in about a minute on a 2-core CPU (the README's benchmark
-    table has the measured times). Sentences are cut at 32 tokens (the longest
-    shipped one has 24).
+    Small on purpose: 15 sentences per label (120 in all), 2 epochs of batch 16
+    at chapter 3's learning rate, the embeddings and the lowest 4 layers frozen,
+    so the frozen layers run once per sentence (core/finetune/frozen.py) and one
+    fine-tune takes a few seconds on a 2-core CPU. Every arm runs once per seed
+    (`seeds` of them, from `seed` up): a seed picks the sentences where an
+    experiment samples them, the start of the new layer and the batch order, so
+    the spread over seeds says how much of a difference is luck. Sentences are
+    cut at 32 tokens (the longest shipped one has 24).
     """
 
     model_id: str = models.BUNDLED
     per_label: int = 15            # training sentences per label
-    epochs: int = 4
+    epochs: int = 2
     batch_size: int = 16
-    learning_rate: float = 1e-4
+    learning_rate: float = 2e-4
     max_length: int = 32
     freeze: str = "embeddings"
-    freeze_layers: int = 0         # every transformer layer learns, so the lessons show the whole model moving
-    seed: int = 0
+    freeze_layers: int = 4         # chapter 3's default: the lowest 4 of 6 layers run once, before training
+    seed: int = 0                  # the first seed
+    seeds: int = 3                 # runs per arm, with seeds seed, seed+1, ...
 
     def problems(self) -> list[str]:
         found = []
         if not isinstance(self.per_label, int) or self.per_label < 1:
             found.append("Sentences per label must be a whole number of at least 1.")
+        if not isinstance(self.seeds, int) or not 1 <= self.seeds <= 20:
+            found.append("Seeds must be a whole number from 1 to 20.")
         found.extend(self.finetune_config().problems())
         return found
 
@@ -69,12 +75,78 @@ class Settings:
         return finetune.FinetuneConfig(**values)
 
     def describe(self) -> str:
-        """'15 sentences per label, 4 epochs, batch 16, learning rate 0.0001, max 32 tokens,
-        word embeddings frozen, seed 0'."""
-        frozen = {"none": "nothing frozen", "embeddings": "word embeddings frozen",
-                  "encoder": "encoder frozen"}.get(self.freeze, self.freeze)
+        """'15 sentences per label, 2 epochs, batch 16, learning rate 0.0002, max 32 tokens,
+        embeddings + 4 lowest layers frozen, seeds 0-2'."""
         return (f"{self.per_label} sentences per label, {self.epochs} epochs, batch {self.batch_size}, "
-                f"learning rate {self.learning_rate:g}, max {self.max_length} tokens, {frozen}, seed {self.seed}")
+                f"learning rate {self.learning_rate:g}, max {self.max_length} tokens, "
+                f"{frozen_words(self.freeze, self.freeze_layers)}, {seeds_words(self.seed, self.seeds)}")
+
+    def seed_list(self) -> list[int]:
+        """The seeds every arm runs with: seed 0 and seeds 3 -> [0, 1, 2]."""
+        return list(range(self.seed, self.seed + max(1, int(self.seeds))))
+
+
+def frozen_words(freeze: str, layers: int = 0) -> str:
+    """'embeddings', 4 -> 'embeddings + 4 lowest layers frozen'."""
+    if freeze == "embeddings" and layers:
+        return f"embeddings + {layers} lowest layers frozen"
+    return {"none": "nothing frozen", "embeddings": "word embeddings frozen",
+            "encoder": "encoder frozen"}.get(freeze, str(freeze))
+
+
+def seeds_words(seed: int, seeds: int) -> str:
+    """0, 1 -> 'seed 0'; 0, 5 -> 'seeds 0-4 (5 runs per arm)'."""
+    seeds = max(1, int(seeds or 1))
+    return f"seed {seed}" if seeds == 1 else f"seeds {seed}-{seed + seeds - 1} ({seeds} runs per arm)"
+
+
+def spread(values) -> dict:
+    """Mean, sample standard deviation, lowest and highest of several seeds' values:
+    [0.9, 0.8, 1.0] -> mean 0.9, sd 0.1, min 0.8, max 1.0, n 3. One value has sd 0."""
+    values = [float(v) for v in values if v is not None]
+    if not values:
+        return {"mean": None, "sd": None, "min": None, "max": None, "n": 0}
+    mean = sum(values) / len(values)
+    sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+    return {"mean": mean, "sd": sd, "min": min(values), "max": max(values), "n": len(values)}
+
+
+def combined(runs: list[dict], measured=("train_accuracy", "eval_accuracy", "seconds")) -> dict:
+    """One arm over its seeds: the first run's description, and for every measured
+    value its mean (under its own name, so a chart reads it as before), its standard
+    deviation (`<name>_sd`) and every seed's value (`<name>_runs`)."""
+    if not runs:
+        return {}
+    arm = dict(runs[0])
+    for name in measured:
+        values = [run.get(name) for run in runs]
+        if all(v is None for v in values):
+            continue
+        stats = spread(values)
+        arm[name] = stats["mean"]
+        arm[f"{name}_sd"] = stats["sd"]
+        arm[f"{name}_runs"] = values
+    arm["seeds"] = [run.get("seed") for run in runs]
+    return arm
+
+
+def difference(first: list[float], second: list[float]) -> dict:
+    """Seed-by-seed difference first - second, and whether it is clear: its mean is
+    more than two standard errors away from zero (a rough 95% check that works for
+    3-10 seeds). {'mean', 'sd', 'n', 'wins' (seeds where first > second),
+    'verdict': 'higher' | 'lower' | 'unclear'}.
+    [0.9, 0.92, 0.91] vs [0.8, 0.83, 0.8] -> mean +0.10, verdict 'higher'."""
+    pairs = [(a - b) for a, b in zip(first, second) if a is not None and b is not None]
+    stats = spread(pairs)
+    verdict = "unclear"
+    if stats["n"] >= 2:
+        margin = 2 * stats["sd"] / stats["n"] ** 0.5
+        if stats["mean"] - margin > 0:
+            verdict = "higher"
+        elif stats["mean"] + margin < 0:
+            verdict = "lower"
+    return {"mean": stats["mean"], "sd": stats["sd"], "n": stats["n"],
+            "wins": sum(p > 0 for p in pairs), "losses": sum(p < 0 for p in pairs), "verdict": verdict}
 
 
 def check(settings: Settings) -> None:
@@ -135,9 +207,10 @@ def accuracy_on(result, data) -> float:
 
 
 def arm_summary(result, train, name: str, **extra) -> dict:
-    """One fine-tune as a chart needs it: its name, size, accuracies and time."""
+    """One fine-tune as a chart needs it: its name, size, accuracies, time and seed."""
     return {
         "name": name,
+        "seed": result.config.seed,
         "rows": len(train),
         "train_accuracy": accuracy_on(result, train) if result.history else None,
         "eval_accuracy": result.eval_accuracy,

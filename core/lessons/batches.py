@@ -1,5 +1,7 @@
 """Lesson 3, batch size: the same sentences, epochs and learning rate with batch
-8, 16, 32 and 64. A smaller batch means more (noisier) weight updates per epoch."""
+8, 16, 32 and 64. A smaller batch means more (noisier) weight updates per epoch.
+Each size runs once per seed; its accuracy and seconds per epoch are the mean
+over the seeds, with their spread."""
 
 from __future__ import annotations
 
@@ -7,14 +9,13 @@ import math
 import time
 from dataclasses import dataclass, field
 
-from core.lessons.base import LessonError, Runs, Settings, arm_summary, check, envelope, percent
+from core.lessons.base import LessonError, Runs, Settings, arm_summary, check, combined, envelope, percent
 from core.lessons.data import first_per_label, given_or_shipped
 
 
 @dataclass
 class BatchSettings(Settings):
     per_label: int = 20
-    epochs: int = 3
     batch_sizes: list = field(default_factory=lambda: [8, 16, 32, 64])
 
 
@@ -30,19 +31,26 @@ def batch_size(settings: BatchSettings | None = None, should_stop=lambda: False,
     started = time.perf_counter()
     data = first_per_label(given_or_shipped(train, "train"), settings.per_label)
     eval = given_or_shipped(eval, "eval")
-    runs = Runs(len(sizes), should_stop, on_progress)
+    seeds = settings.seed_list()
+    runs = Runs(len(sizes) * len(seeds), should_stop, on_progress)
     points: list[dict] = []
     for size in sizes:
-        result, complete = runs.finetune(data, eval, settings.finetune_config(batch_size=size), f"batch {size}")
-        if not complete:
+        per_seed = []
+        for seed in seeds:
+            result, complete = runs.finetune(data, eval, settings.finetune_config(batch_size=size, seed=seed),
+                                             f"batch {size}, seed {seed}")
+            if not complete:
+                break
+            # The last step's clock: all training, no evaluation (that runs once, after it).
+            train_seconds = result.steps[-1].elapsed if result.steps else 0.0
+            per_seed.append(arm_summary(
+                result, data, f"batch {size}", batch_size=size,
+                updates_per_epoch=math.ceil(len(data) / size),
+                seconds_per_epoch=round(train_seconds / max(1, len(result.history)), 3),
+            ))
+        if len(per_seed) < len(seeds):
             break
-        # The last step's clock: all training, no evaluation (that runs once, after it).
-        train_seconds = result.steps[-1].elapsed if result.steps else 0.0
-        points.append(arm_summary(
-            result, data, f"batch {size}", batch_size=size,
-            updates_per_epoch=math.ceil(len(data) / size),
-            seconds_per_epoch=round(train_seconds / max(1, len(result.history)), 3),
-        ))
+        points.append(combined(per_seed, ("train_accuracy", "eval_accuracy", "seconds", "seconds_per_epoch")))
         runs.finished({"points": list(points)})
     return envelope("batch_size", settings, started, runs, {"points": points})
 

@@ -1,17 +1,23 @@
 """Run chapter 4's experiments from a shell and save their results, or summarise a results file.
 
     python -m core.lessons run --all --output core/data/lessons/precomputed.json
-    python -m core.lessons run label_noise batch_size --output my.json --set epochs=3
+    python -m core.lessons run label_noise batch_size --output my.json --seeds 5 --set epochs=3
+    python -m core.lessons run --all --quick --output /tmp/smoke.json
     python -m core.lessons show core/data/lessons/precomputed.json
 
-`run` saves after every experiment, keeping the file's results for the others;
-it refuses to overwrite a file it can't read.
+`run` prints every fine-tune as it starts and the total time at the end, samples
+the machine's load average throughout (stored in the file as machine.load_during,
+with a warning when it went above 1.5), saves after every experiment, keeping the
+file's results for the others, and refuses to overwrite a file it can't read.
+The shipped file is the first command, run on an idle machine (about 10 minutes
+on 2 cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
@@ -46,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="results file (JSON); existing results for other experiments are kept")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="change a setting for every experiment run, e.g. --set epochs=3 --set model_id=PATH")
+    run.add_argument("--seeds", type=int, default=None,
+                     help="runs per arm for every experiment (default: each experiment's own, 5 for lesson 1, else 3)")
+    run.add_argument("--quick", action="store_true",
+                     help="a smoke test: 1 seed, 4 sentences per label, 1 epoch (numbers mean nothing)")
     run.add_argument("--note", default="", help="a note stored in the file")
     show = commands.add_parser("show", help="summarise a results file")
     show.add_argument("file")
@@ -96,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError:
         parser.error("--set takes NAME=VALUE")
     changes = {k: _parse_value(v) for k, v in changes.items()}
+    if args.quick:
+        changes = {"seeds": 1, "per_label": 4, "epochs": 1, "tiny_epochs": 2, "steps": 2,
+                   "noise_levels": [0.0, 0.5], "batch_sizes": [8, 32], "time_chapter3": False, **changes}
+    if args.seeds is not None:
+        changes["seeds"] = args.seeds
     existing = None
     if Path(args.output).exists():
         try:
@@ -105,22 +120,53 @@ def main(argv: list[str] | None = None) -> int:
             return 2
 
     _quiet_torch()
-    for key in keys:
-        try:
-            chosen = experiment(key)
-            known = {f.name for f in fields(chosen.settings)}
-            settings = chosen.settings(**{k: v for k, v in changes.items() if k in known})
-            print(f"[{chosen.number}] {chosen.title}: {settings.describe()}", flush=True)
-            result = chosen.run(settings)
-        except (LessonError, models.ModelUnavailable) as error:
-            print(f"{key}: {error}", file=sys.stderr)
-            return 2
-        print(f"    {result['seconds']:.1f} s  {summary_line(result)}", flush=True)
-        # Save after every experiment: an interrupted --all keeps what finished.
-        existing = merged(existing, {key: result})
-        existing.created = now()  # the file's date: when it last changed (each result keeps its own)
-        if args.note:
-            existing.note = args.note
-        save_results(existing, args.output)
-    print(f"saved {args.output}")
+    from core import hardware
+
+    began = time.perf_counter()
+    with hardware.LoadWatch() as watch:
+        for number, key in enumerate(keys, start=1):
+            try:
+                chosen = experiment(key)
+                known = {f.name for f in fields(chosen.settings)}
+                settings = chosen.settings(**{k: v for k, v in changes.items() if k in known})
+                print(f"[{number}/{len(keys)}] {chosen.title}: {settings.describe()}", flush=True)
+                result = chosen.run(settings, on_progress=_printer(began))
+            except (LessonError, models.ModelUnavailable) as error:
+                print(f"{key}: {error}", file=sys.stderr)
+                return 2
+            print(f"    {result['seconds']:.1f} s  {summary_line(result)}", flush=True)
+            result["machine"]["load_during"] = watch.summary()  # so far: this result and those before it
+            # Save after every experiment: an interrupted --all keeps what finished.
+            existing = merged(existing, {key: result})
+            existing.created = now()  # the file's date: when it last changed (each result keeps its own)
+            existing.machine = {**hardware.machine_description(), "load_during": watch.summary()}
+            if args.note:
+                existing.note = args.note
+            save_results(existing, args.output)
+    load = watch.summary()
+    print(f"saved {args.output} in {_minutes(time.perf_counter() - began)}; load average "
+          f"{load['min']}-{load['max']} throughout ({load['samples']} samples)", flush=True)
+    if load["max"] is not None and load["max"] > QUIET_LOAD:
+        print(f"warning: the load average reached {load['max']} (above {QUIET_LOAD}): the machine was not quiet, "
+              "so the times in this file are slower than an idle machine's. Rerun when it is idle.", file=sys.stderr)
     return 0
+
+
+QUIET_LOAD = 1.5
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _printer(began: float):
+    """Print each fine-tune once, when it starts: '  12 s  Run 2 of 15: N diverse, seed 0 — loading'."""
+    last = {"run": None}
+
+    def on_progress(progress) -> None:
+        run = progress.message.split(":")[0]
+        if run != last["run"]:
+            last["run"] = run
+            print(f"  {time.perf_counter() - began:6.0f} s  {progress.message}", flush=True)
+
+    return on_progress

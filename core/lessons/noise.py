@@ -1,5 +1,7 @@
 """Lesson 2, garbage in, garbage out: the same sentences with 0%, 10%, ... 50% of
-their labels flipped to a wrong one, judged on an evaluation set with clean labels."""
+their labels flipped to a wrong one, judged on an evaluation set with clean labels.
+Each level runs once per seed (a seed picks which labels flip and starts the
+training), so a point's spread says how much is luck."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from dataclasses import dataclass, field
 
 from core import datasets
 from core.datasets import LabelledTexts
-from core.lessons.base import LessonError, Runs, Settings, accuracy_on, arm_summary, check, envelope, percent
+from core.lessons.base import (LessonError, Runs, Settings, accuracy_on, arm_summary, check, combined, envelope,
+                               percent)
 from core.lessons.data import first_per_label, given_or_shipped
 
 
@@ -34,20 +37,28 @@ def label_noise(settings: NoiseSettings | None = None, should_stop=lambda: False
     started = time.perf_counter()
     clean = first_per_label(given_or_shipped(train, "train"), settings.per_label)
     eval = given_or_shipped(eval, "eval")
-    runs = Runs(len(levels), should_stop, on_progress)
+    seeds = settings.seed_list()
+    runs = Runs(len(levels) * len(seeds), should_stop, on_progress)
     points: list[dict] = []
     for level in levels:
-        noisy = datasets.flip_labels(clean, level, settings.seed) if level > 0 else clean
-        result, complete = runs.finetune(noisy, eval, settings.finetune_config(), f"{level:.0%} of labels flipped")
-        if not complete:
+        per_seed = []
+        for seed in seeds:
+            noisy = datasets.flip_labels(clean, level, seed) if level > 0 else clean
+            result, complete = runs.finetune(noisy, eval, settings.finetune_config(seed=seed),
+                                             f"{level:.0%} of labels flipped, seed {seed}")
+            if not complete:
+                break
+            point = arm_summary(result, noisy, f"{level:.0%}", noise=level, flipped=count_flipped(clean, noisy))
+            # How much of the *clean* truth the model learned, despite the noise it was shown:
+            point["clean_train_accuracy"] = accuracy_on(result, clean)
+            per_seed.append(point)
+        if len(per_seed) < len(seeds):
             break
-        point = arm_summary(result, noisy, f"{level:.0%}", noise=level, flipped=count_flipped(clean, noisy))
-        # How much of the *clean* truth the model learned, despite the noise it was shown:
-        point["clean_train_accuracy"] = accuracy_on(result, clean)
-        points.append(point)
+        points.append(combined(per_seed, ("train_accuracy", "eval_accuracy", "clean_train_accuracy", "seconds")))
         runs.finished({"points": list(points)})
     return envelope("label_noise", settings, started, runs, {"points": points})
 
 
 def headline(data: dict) -> str:
-    return " | ".join(f"{p['name']}: {percent(p['eval_accuracy'])}" for p in data["points"])
+    return " | ".join(f"{p['name']}: {percent(p['eval_accuracy'])} ± {percent(p.get('eval_accuracy_sd'))}"
+                      for p in data["points"])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import models
-from core.lessons.base import Runs, Settings, arm_summary, check, envelope, percent
+from core.lessons.base import Runs, Settings, arm_summary, check, combined, envelope, percent
 from core.lessons.data import first_per_label, given_or_shipped
 
 # The talk's numbers, shown beside (never mixed with) what is measured here.
@@ -34,7 +34,8 @@ def models_compared(settings: ModelSettings | None = None, should_stop=lambda: F
     eval = given_or_shipped(eval, "eval")
     plans = [
         (f"{_short_name(settings.model_id)}, full fine-tune", settings.model_id, "none"),
-        (f"{_short_name(settings.model_id)}, word embeddings frozen", settings.model_id, "embeddings"),
+        (f"{_short_name(settings.model_id)}, embeddings + {settings.freeze_layers} layers frozen", settings.model_id,
+         "embeddings"),
         (f"{_short_name(settings.model_id)}, encoder frozen", settings.model_id, "encoder"),
     ]
     not_cached = []
@@ -45,25 +46,38 @@ def models_compared(settings: ModelSettings | None = None, should_stop=lambda: F
             plans.append((f"{choice.label}, word embeddings frozen", choice.id, "embeddings"))
         else:
             not_cached.append(choice.id)
-    runs = Runs(len(plans), should_stop, on_progress)
+    seeds = settings.seed_list()
+    runs = Runs(len(plans) * len(seeds), should_stop, on_progress)
     measured: list[dict] = []
     for name, model_id, frozen in plans:
         # The encoder-frozen run trains only the new layer (3,080 numbers on the
         # bundled model): give it a bigger step size.
         lr = settings.learning_rate * (10 if frozen == "encoder" else 1)
-        try:
-            result, complete = runs.finetune(data, eval, settings.finetune_config(
-                model_id=model_id, freeze=frozen, learning_rate=lr), name)
-        except models.ModelUnavailable as error:
-            runs.done += 1
+        # Freezing "none" or the whole encoder means no frozen-layer shortcut; "embeddings"
+        # keeps the settings' frozen layers (chapter 3's default).
+        layers = settings.freeze_layers if frozen == "embeddings" else 0
+        per_seed, failed, complete = [], None, True
+        for seed in seeds:
+            try:
+                result, complete = runs.finetune(data, eval, settings.finetune_config(
+                    model_id=model_id, freeze=frozen, freeze_layers=layers, learning_rate=lr, seed=seed),
+                    f"{name}, seed {seed}")
+            except models.ModelUnavailable as error:
+                runs.done += len(seeds) - len(per_seed)
+                failed = str(error)
+                break
+            if not complete:
+                break
+            trainable = sum(p.numel() for p in result.model.parameters() if p.requires_grad)
+            per_seed.append(arm_summary(result, data, name, model_id=model_id, freeze=frozen,
+                                        freeze_layers=layers, learning_rate=lr, trainable_parameters=trainable))
+        if failed:
             not_cached.append(model_id)
-            measured.append({"name": name, "model_id": model_id, "error": str(error)})
+            measured.append({"name": name, "model_id": model_id, "error": failed})
             continue
-        if not complete:
+        if not complete or len(per_seed) < len(seeds):
             break
-        trainable = sum(p.numel() for p in result.model.parameters() if p.requires_grad)
-        measured.append(arm_summary(result, data, name, model_id=model_id, freeze=frozen,
-                                    learning_rate=lr, trainable_parameters=trainable))
+        measured.append(combined(per_seed))
         runs.finished({"measured": list(measured)})
     return envelope("models", settings, started, runs, {
         "measured": measured,
@@ -79,4 +93,5 @@ def _short_name(model_id: str) -> str:
 
 
 def headline(data: dict) -> str:
-    return " | ".join(f"{m['name']}: {percent(m.get('eval_accuracy'))}" for m in data["measured"])
+    return " | ".join(f"{m['name']}: {percent(m.get('eval_accuracy'))} ± {percent(m.get('eval_accuracy_sd'))}"
+                      for m in data["measured"])

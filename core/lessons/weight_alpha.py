@@ -1,7 +1,8 @@
 """Lesson 6, judge weights without data: alpha (the power-law exponent of each
 layer's eigenvalue spectrum, core.weight_stats) for the pretrained model and for
 the same model after a short fine-tune, with every layer's spectrum kept for a
-log-log chart."""
+log-log chart. The fine-tune repeats once per seed: the chart shows the first
+seed's layers, the conclusion how far the median layer moved in every seed."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from core.lessons.data import first_per_label, given_or_shipped
 @dataclass
 class WeightSettings(Settings):
     freeze: str = "none"           # let every layer move, so any change in alpha can show
-    epochs: int = 4
+    freeze_layers: int = 0
+    epochs: int = 3
 
 
 def weights(settings: WeightSettings | None = None, should_stop=lambda: False, on_progress=None,
@@ -30,7 +32,8 @@ def weights(settings: WeightSettings | None = None, should_stop=lambda: False, o
     started = time.perf_counter()
     data = first_per_label(given_or_shipped(train, "train"), settings.per_label)
     eval = given_or_shipped(eval, "eval")
-    runs = Runs(3, should_stop, on_progress)
+    seeds = settings.seed_list()
+    runs = Runs(1 + 2 * len(seeds), should_stop, on_progress)
     small = _is_small(settings.model_id)
 
     runs.tell(0.0, "Measuring the pretrained model's layers")
@@ -43,24 +46,42 @@ def weights(settings: WeightSettings | None = None, should_stop=lambda: False, o
         return envelope("weights", settings, started, runs, {"layers": [], "spectra": {}},
                         stopped_message="Stopped before the pretrained model was measured: nothing to show yet.")
     runs.finished({"layers": _merge_layers(before, None)})
-    result, complete = runs.finetune(data, eval, settings.finetune_config(), "fine-tuning")
-    if not complete:
-        runs.stopped = True
+    after, finetunes = None, []
+    for seed in seeds:
+        result, complete = runs.finetune(data, eval, settings.finetune_config(seed=seed), f"fine-tuning, seed {seed}")
+        if not complete:
+            runs.stopped = True
+            break
+        runs.tell(0.0, f"Measuring the fine-tuned model's layers, seed {seed}")
+        measured = _alphas_and_spectra(result.model.base_model, should_stop, small)
+        runs.done += 1
+        after = after or measured
+        finetunes.append({"seed": seed, "eval_accuracy": result.eval_accuracy, "epochs": len(result.history),
+                          "rows": len(data), "seconds": round(result.seconds, 2),
+                          "median_shift": median_shift(before["layers"], measured["layers"])})
+    if after is None:
         return envelope("weights", settings, started, runs, {
             "layers": _merge_layers(before, None), "spectra": {"pretrained": before["spectra"]},
             "finetune": None, "band": list(weight_stats.WELL_TRAINED_BAND), "talk_band": list(weight_stats.TALK_BAND),
         }, stopped_message="Stopped during the fine-tune: the pretrained model's alphas are kept.")
-    runs.tell(0.0, "Measuring the fine-tuned model's layers")
-    after = _alphas_and_spectra(result.model.base_model, should_stop, small)
-    runs.done += 1
     return envelope("weights", settings, started, runs, {
         "layers": _merge_layers(before, after),
         "spectra": {"pretrained": before["spectra"], "finetuned": after["spectra"]},
-        "finetune": {"eval_accuracy": result.eval_accuracy, "epochs": len(result.history),
-                     "rows": len(data), "seconds": round(result.seconds, 2)},
+        "finetune": finetunes[0], "finetunes": finetunes,
         "band": list(weight_stats.WELL_TRAINED_BAND),
         "talk_band": list(weight_stats.TALK_BAND),
-    })
+    }, stopped_message="Stopped during a fine-tune: the seeds that finished are kept.")
+
+
+def median_shift(before: list[dict], after: list[dict]) -> float | None:
+    """The median over layers of |alpha after - alpha before|."""
+    after_by_name = {layer["name"]: layer["alpha"] for layer in after}
+    shifts = sorted(abs(after_by_name[layer["name"]] - layer["alpha"]) for layer in before
+                    if layer["name"] in after_by_name)
+    if not shifts:
+        return None
+    mid = len(shifts) // 2
+    return shifts[mid] if len(shifts) % 2 else (shifts[mid - 1] + shifts[mid]) / 2
 
 
 def _is_small(model_id: str) -> bool:

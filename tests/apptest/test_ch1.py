@@ -77,12 +77,22 @@ def test_multiplication_page_refuses_an_out_of_range_number_politely():
 
 # --- page 2 ---------------------------------------------------------------------------------
 
-def test_confidence_page_normalises_the_talks_scores_to_0_6_and_errs_about_0_25():
+def test_confidence_page_computes_0_60_and_keeps_the_talks_0_58_and_0_25_apart_as_the_talks():
     at = open_page("ch1_confidence")
     shown = metrics(at)
+    # Computed here from the talk's scores 0.89, 0.3, 0.3: 0.60, and an error of 0.243.
     assert shown["Confidence in fizz (divide by total)"] == "0.60"
     assert float(shown["Confidence in fizz (softmax)"]) < 0.6
-    assert float(shown["Squared error"]) == pytest.approx(0.25, abs=0.015)
+    first_error = next(m.value for m in at.metric if m.label == "Squared error")  # section 2, not the slider's
+    assert float(first_error) == pytest.approx(0.243, abs=0.001)
+    # The talk's own numbers, word for word, labelled as the talk's; the scores that
+    # produce them labelled as ours.
+    said = texts(at.info)
+    assert "**The talk said:**" in said and "**0.58, 0.20, 0.20**" in said
+    assert "58% confident that the input of 3 is fizz" in said
+    assert "**Ours, not the talk's:**" in said and "[0.87, 0.30, 0.30, 0.03]" in said and "[0.58, 0.20, 0.20, 0.02]" in said
+    error_words = texts(at.caption)
+    assert "**The talk said** its error was **0.25**" in error_words and "**0.256**" in error_words
 
 
 def test_negative_scores_show_why_dividing_by_the_total_breaks():
@@ -150,6 +160,9 @@ def test_the_talks_single_layer_network_never_gets_fizzbuzz_right():
     shown = metrics(at)
     assert shown["fizzbuzz right"] == "0/6"
     assert shown["fizz right"] == "27/27" and shown["buzz right"] == "14/14"
+    # The run meant to fail does not end in a green success, whatever its score.
+    assert "Finished after" not in texts(at.success)
+    assert "94/100 right on 1..100 — but **fizzbuzz** never right" in texts(at.warning)
 
 
 def test_a_diverging_learning_rate_gets_a_message_and_keeps_the_trained_network():
@@ -174,7 +187,7 @@ def test_stop_ends_a_long_run_early_and_keeps_the_network_it_reached():
     assert job.join(timeout=60)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert "Stopped after" in texts(at.success)
+    assert "Stopped after" in texts(at.success) + texts(at.info) + texts(at.warning)
     assert at.button(key="ch1l_stop").disabled
     assert "at epoch" in texts(at.markdown)  # section 4 explains the network it stopped with
 
@@ -208,7 +221,14 @@ def test_out_of_range_knobs_get_a_message_and_training_does_not_start(key, value
     assert not at.exception
     assert "Press **Train**" in texts(at.info)  # still waiting: nothing started
     assert "Training…" not in texts(at.info)
-    assert "Done after" not in texts(at.success)
+    assert "Finished after" not in texts(at.success) + texts(at.info) + texts(at.warning)
+
+
+def test_a_falling_error_shows_a_downward_green_delta():
+    at = open_page("ch1_learning")
+    shown = next(m for m in at.metric if m.label == "Error after the last step")
+    # An ASCII minus: Streamlit reads the sign from the text, and a Unicode "−" was read as a rise.
+    assert shown.delta.startswith("-") and "−" not in shown.delta
 
 
 def test_one_weight_gradient_descent_warns_when_the_learning_rate_diverges():

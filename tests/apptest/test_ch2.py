@@ -211,6 +211,20 @@ def test_map_shows_the_shipped_dataset_by_label_with_pca_variance():
     # No fine-tuned model in this session yet: a link to chapter 3 instead of the second map.
     assert "ch3_finetune" in [link.proto.page for link in at.get("page_link")]
     assert len([c for c in at.get("plotly_chart") if "ch2_map" in c.proto.id]) == 1
+    # The 8 reasons in a column right of the map, below its title, never over it.
+    layout = chart(at, "ch2_map_chart")["layout"]
+    assert layout["legend"]["orientation"] == "v" and layout["legend"]["x"] > 1
+    assert layout["title"]["yref"] == "container"
+    # The sentence box comes before the map, so a visitor sees a sentence land while typing it.
+    order = [node.type for node in walk(at.main)]
+    assert order.index("text_area") < order.index("plotly_chart")
+
+
+def walk(node):
+    """Every element under a node, in page order."""
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from walk(child)
 
 
 def test_map_euclidean_tsne_and_empty_sentences():
@@ -239,7 +253,10 @@ def test_map_puts_a_finetuned_model_beside_the_pretrained_one(tiny_bert_dir):
     assert not at.exception, [e.value for e in at.exception]
     left, right = chart(at, "ch2_map_chart"), chart(at, "ch2_map_ft_chart")
     assert map_points(left) == map_points(right)
-    assert "Fine-tuned (tiny test)" in right["layout"]["title"]["text"]
+    assert "After: fine-tuned (tiny test)" in right["layout"]["title"]["text"]
+    assert "Before: pretrained" in left["layout"]["title"]["text"]
+    # Each map the page's full width, one above the other, not squeezed into half-width columns.
+    assert not at.columns or all("ch2_map" not in str(column.proto) for column in at.columns)
     assert re.search(r"\*\*\d+% pretrained → \d+% fine-tuned\*\*", texts(at.markdown))
 
 
@@ -312,3 +329,13 @@ def test_when_the_pool_for_heavy_work_is_busy_the_map_says_so_and_shows_pca(monk
     finally:
         release.set()
         holder.join(10)
+
+
+def test_the_model_picker_names_fit_its_box():
+    # At 1280x720 the picker is about 200 px wide: "Bundled BERT (all-MiniLM-L6-v2)" was cut to
+    # "Bundled BERT (all-MiniL". Short names in the box, the full one in the caption under it.
+    at = open_page("ch2_embedding_map")
+    picker = at.selectbox(key="ch2_model")
+    assert picker.options[0] == "Bundled BERT"
+    assert all(len(option) <= 22 for option in picker.options), picker.options
+    assert "all-MiniLM-L6-v2" in texts(at.caption)

@@ -52,7 +52,7 @@ def test_learning_page_trains_live_to_100_percent_and_stops_on_request(page):
     assert_no_exception(page)
     page.locator(".st-key-ch1l_train button").click()
     # Drawn by the polling fragment while the worker thread trains.
-    page.get_by_text("Done after 500 epochs: 100/100 right").wait_for(timeout=90_000)
+    page.get_by_text("Finished after 500 epochs: 100/100 right").wait_for(timeout=90_000)
     wait_idle(page)
     assert metric_value(page, "Right on 1..100") == "100%"
     assert metric_value(page, "fizzbuzz right") == "6/6"

@@ -11,8 +11,8 @@ def test_lesson_pages_show_precomputed_results_and_redraw_on_a_choice(page):
     open_page(page, "ch4_diverse")
     assert_no_exception(page)
     page.get_by_role("heading", name="Diverse data").first.wait_for()
-    page.get_by_text("Precomputed").first.wait_for()
-    page.get_by_text("Same unseen sentences, three training sets").first.wait_for()
+    page.get_by_text("Recorded").first.wait_for()
+    page.get_by_text("Three training sets, judged on sentences no run trained on").first.wait_for()
     screenshot(page, "ch4-lesson1")
 
     open_page(page, "ch4_weights")
@@ -29,7 +29,7 @@ def test_lesson_pages_show_precomputed_results_and_redraw_on_a_choice(page):
     screenshot(page, "ch4-weights")
 
     open_page(page, "ch4_hardware")
-    page.get_by_text("Training steps per second").first.wait_for()
-    page.get_by_text("CPU (from the talk)").first.wait_for()
+    page.get_by_text("Full-model training steps per second").first.wait_for()
+    page.get_by_text("CPU (the talk's)").first.wait_for()
     assert_no_exception(page)
     screenshot(page, "ch4-hardware")

@@ -45,7 +45,8 @@ def test_dividing_by_the_total_breaks_with_negative_scores_and_softmax_does_not(
 
 def test_squared_error_of_the_talks_prediction_is_about_0_25():
     assert scratch.squared_error([0.6, 0.2, 0.2], [1, 0, 0]) == pytest.approx(0.24)
-    assert scratch.squared_error([0.58, 0.2, 0.2], [1, 0, 0]) == pytest.approx(0.25, abs=0.01)
+    assert scratch.squared_error(list(scratch.TALK_CONFIDENCES), [1, 0, 0]) == pytest.approx(0.2564)  # talk: 0.25
+    assert scratch.normalise_by_total(scratch.SCORES_FOR_TALK_CONFIDENCES) == pytest.approx([0.58, 0.2, 0.2, 0.02])
     assert scratch.cross_entropy([0.6, 0.2, 0.2], [1, 0, 0]) == pytest.approx(-math.log(0.6))
 
 
