@@ -33,14 +33,17 @@ CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": [
 
 
 def style(fig, height: int = 380, **layout):
-    """The theme, applied to a figure: sizes, margins, and where the title and legend go."""
-    fig.update_layout(height=height, font=dict(size=TEXT_SIZE), **layout)
+    """The theme, applied to a figure: sizes, margins, and where the title and legend go.
+    In presenter mode the height is capped so the chart fits the first screen (ui/stage)."""
+    from ui import stage
+
+    fig.update_layout(height=stage.chart_height(height), font=dict(size=TEXT_SIZE), **layout)
     titled = bool(fig.layout.title.text)
     legend_entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
     shows_legend = fig.layout.showlegend is not False and legend_entries > 1
     if shows_legend and legend_entries >= LONG_LEGEND:
         fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
-                          margin=dict(l=10, r=10, t=60 if titled else 20, b=10), height=height + 70)
+                          margin=dict(l=10, r=10, t=60 if titled else 20, b=10), height=stage.chart_height(height + 70))
     else:
         top = (60 if titled else 20) + (40 if shows_legend else 0)
         fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0),
