@@ -66,9 +66,11 @@ def presenting() -> bool:
     return bool(st.session_state.get(STATE, False))
 
 
-def begin(current: registry.Page) -> None:
+def begin(current: registry.Page):
     """app.py, before the page: presenter mode settled, a pending Prev / Next followed,
-    and in presenter mode the styles and the compact header drawn."""
+    and in presenter mode the styles and the compact header drawn. Returns the header's
+    audience-link popover (None outside presenter mode), which `end` fills once the page has
+    put its knobs in the URL."""
     state = st.session_state
     if STATE not in state:    # a new session: the address bar says
         state[STATE] = st.query_params.get(PARAM) == "1"
@@ -84,9 +86,9 @@ def begin(current: registry.Page) -> None:
                       help="For a talk: no sidebar, Prev / Next on the first screen, arrow keys, large type.")
     if presenting():
         st.html(CSS + point_first(current.name))
-        header(current)
-    else:
-        reset_button(st.sidebar)
+        return header(current)
+    reset_button(st.sidebar)
+    return None
 
 
 def point_first(page_name: str) -> str:
@@ -99,16 +101,20 @@ def point_first(page_name: str) -> str:
             f"{TOP} > :has(h1) {{ order: 1; }} {TOP} > :has(.st-key-{key}) {{ order: 2; }}</style>")
 
 
-def end(current: registry.Page) -> None:
-    """app.py, after the page: outside presenter mode, the Prev / Next footer."""
-    if not presenting():
+def end(current: registry.Page, share=None) -> None:
+    """app.py, after the page: the audience link of the page as it now is (its knobs in the
+    URL) in presenter mode; else the Prev / Next footer."""
+    if share is not None:
+        with share:
+            audience_link(current)
+    elif not presenting():
         from ui import nav
 
         nav.prev_next(current)
 
 
-def header(current: registry.Page) -> None:
-    """One compact row at the top of every page in presenter mode."""
+def header(current: registry.Page):
+    """One compact row at the top of every page in presenter mode; returns its (empty) popover."""
     previous, following = registry.before(current), registry.after(current)
     with st.container(key=HEADER):
         back, here, onward, reset, share, leave, _ = st.columns([1, 1.1, 1, 2.2, 1.6, 1.1, 1.2],
@@ -120,10 +126,10 @@ def header(current: registry.Page) -> None:
                       on_click=go_to, args=(following,), type="primary", width="stretch",
                       shortcut="Right")
         reset_button(reset)
-        with share.popover("Audience link", icon=":material/qr_code_2:"):
-            audience_link(current)
+        popover = share.popover("Audience link", icon=":material/qr_code_2:")
         leave.button("Leave", key="stage_leave", icon=":material/close_fullscreen:", on_click=leave_presenting,
                      help="Leave presenter mode")
+    return popover
 
 
 def reset_button(where) -> None:
