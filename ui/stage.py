@@ -28,12 +28,13 @@ HEADER = "stage_header"    # the compact header's container key (a CSS class st-
 CHART_HEIGHT = 340         # px: the tallest chart in presenter mode (legend included), so it fits under the header
 
 # A page whose point (its chart, its main button, its key number) is not on the first screen of a
-# 1280x720 projector names it here, by its widget or chart key: in presenter mode the row that
-# holds it is drawn right under the title. Pages not listed already have their point on top
+# 1280x720 projector names it here, by the key of a widget or chart in it: in presenter mode the
+# page's top-level row that holds it is drawn right under the title. Pages not listed already have their point on top
 # (tests/e2e/test_stage.py checks every page, and what it takes for a page's point when unlisted).
 POINTS = {
+    "ch1_learning": "ch1l_gd_chart",
     "ch2_onehot": "ch2_oh_spikes",
-    "ch2_tokenizer": "ch2_tok_table",
+    "ch2_tokenizer": "ch2_tok_line",     # the row of the token table (a table has no key class)
     "ch2_bert_output": "ch2_bo_heatmap",
     "ch2_embedding_map": "ch2_map_chart",
     "ch3_finetune": "ch3_start",
@@ -98,7 +99,7 @@ def point_first(page_name: str) -> str:
     if key is None:
         return ""
     return (f"<style>{TOP} > * {{ order: 3; }} {TOP} > :has(.st-key-{HEADER}) {{ order: 0; }} "
-            f"{TOP} > :has(h1) {{ order: 1; }} {TOP} > :has(.st-key-{key}) {{ order: 2; }}</style>")
+            f"{TOP} > :has(h1) {{ order: 1; }} {TOP} > .st-key-{key}, {TOP} > :has(.st-key-{key}) {{ order: 2; }}</style>")
 
 
 def end(current: registry.Page, share=None) -> None:
