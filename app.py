@@ -4,7 +4,8 @@
 (every page once, in the order the talk tells it; each page a thin view over the
 computation in core/). Before any page runs, background jobs that have ended are
 collected (ui/harvest.py), so every chapter sees a just-finished model; after it,
-the page gets its Prev / Next footer. Nothing heavy (torch, transformers,
+the page gets its Prev / Next footer; in presenter mode (`?present=1`, ui/stage.py)
+a compact header with Prev / Next instead. Nothing heavy (torch, transformers,
 scikit-learn) is imported here, so the home page renders in about a second on a
 cold server.
 """
@@ -18,9 +19,15 @@ from pathlib import Path
 # be set before torch is first imported, which happens later, lazily.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+# A speaker's terminal may be on screen: no transformers load reports or progress bars
+# (set before transformers is first imported; real errors are still logged).
+from core.quiet import quiet_console  # noqa: E402
+
+quiet_console()
+
 import streamlit as st  # noqa: E402
 
-from ui import harvest, live, nav, registry  # noqa: E402
+from ui import harvest, live, registry, stage  # noqa: E402
 
 # The tab icon is a file that ships with the app: a Material icon here would be fetched from
 # the internet by the browser, and offline the tab would have none.
@@ -43,5 +50,7 @@ harvest.collect_finished_jobs()
 live.is_speaker()  # ?speaker=KEY is read on whichever page the speaker opens first
 sections, entries = build_navigation()
 current = st.navigation(sections)
+entry = entries.get(id(current), registry.HOME)
+share = stage.begin(entry)
 current.run()
-nav.prev_next(entries.get(id(current), registry.HOME))
+stage.end(entry, share)

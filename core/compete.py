@@ -414,6 +414,10 @@ def main(argv=None) -> int:
     import argparse
     import sys
 
+    from core.quiet import quiet_console
+
+    quiet_console()
+
     parser = argparse.ArgumentParser(prog="python -m core.compete", description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", help="a CSV of labelled sentences (default: the shipped train.csv)")
     parser.add_argument("--eval", help="a CSV to test on (default: shipped eval.csv, or a split of --train)")

@@ -35,8 +35,11 @@ CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": [
 def style(fig, height: int = 380, legend_right: bool = False, **layout):
     """The theme, applied to a figure: sizes, margins, and where the title and legend go.
     `legend_right`: a long legend in its own column right of the plot (full-width charts
-    with many entries, like a map of 8 reasons), never over the title or the axes."""
-    fig.update_layout(height=height, font=dict(size=TEXT_SIZE), **layout)
+    with many entries, like a map of 8 reasons), never over the title or the axes.
+    In presenter mode the height is capped so the chart fits the first screen (ui/stage)."""
+    from ui import stage
+
+    fig.update_layout(height=stage.chart_height(height), font=dict(size=TEXT_SIZE), **layout)
     titled = bool(fig.layout.title.text)
     legend_entries = sum(1 for trace in fig.data if trace.showlegend is not False and trace.name)
     shows_legend = fig.layout.showlegend is not False and legend_entries > 1
@@ -45,7 +48,7 @@ def style(fig, height: int = 380, legend_right: bool = False, **layout):
                           margin=dict(l=10, r=10, t=60 if titled else 20, b=10))
     elif shows_legend and legend_entries >= LONG_LEGEND:
         fig.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
-                          margin=dict(l=10, r=10, t=60 if titled else 20, b=10), height=height + 70)
+                          margin=dict(l=10, r=10, t=60 if titled else 20, b=10), height=stage.chart_height(height + 70))
     else:
         top = (60 if titled else 20) + (40 if shows_legend else 0)
         fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.01, x=0),

@@ -47,11 +47,14 @@ CH5 = Chapter("5 · Which model?",
               "Deep learning is one tool among several: rules first, a competition on what the business needs, "
               "why accuracy lies on fraud, and where labels come from.")
 
-CHAPTERS = (START, CH1, CH2, CH3, CH4, CH5)
+END = Chapter("The end", "")
+
+CHAPTERS = (START, CH1, CH2, CH3, CH4, CH5, END)
 
 # In the order the talk tells it: Next on each page leads to the line below it.
 PAGES = (
     Page("pages/home.py", "FizzBuzz to BERT", ":material/home:", START.title),
+    Page("pages/preflight.py", "Pre-flight", ":material/flight_takeoff:", START.title),
     Page("pages/ch1_multiplication.py", "Multiplication", ":material/close:", CH1.title),
     Page("pages/ch1_confidence.py", "Confidence and error", ":material/percent:", CH1.title),
     Page("pages/ch1_learning.py", "Learning is search", ":material/landscape:", CH1.title),
@@ -72,6 +75,7 @@ PAGES = (
     Page("pages/ch5_compete.py", "A model competition", ":material/leaderboard:", CH5.title, light=False),
     Page("pages/ch5_fraud.py", "When accuracy lies", ":material/credit_card_off:", CH5.title, light=False),
     Page("pages/ch5_labels.py", "Where labels come from", ":material/label:", CH5.title, light=False),
+    Page("pages/closing.py", "Build something", ":material/celebration:", END.title),   # stays last
 )
 
 HOME = PAGES[0]

@@ -11,6 +11,10 @@ or a reload), the default. The widgets are then created without a value of their
 own (Streamlit warns when a keyed widget gets both). After that, the address bar
 shows every knob that differs from its default: a page with its knobs set is a
 link you can share, and a reload keeps them.
+
+Every knob kept in a run is also noted, with its default, for that run only
+(`this_page_defaults`): the nav's one "Reset to the talk's defaults" button puts
+back exactly the knobs of the page on screen, without the page adding code.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any, Collection, Mapping
 import streamlit as st
 
 KEPT = "_kept_settings"          # session-state key of this session's copies
+RUN_DEFAULTS = "_run_defaults"   # session-state key: the knobs kept in this run, and their defaults
+RUN_RESETS = "_run_resets"       # session-state key: extra callbacks a reset of this page also runs
 MAX_URL_VALUE = 200              # characters: longer values (pasted text) stay out of the URL
 
 
@@ -40,6 +46,7 @@ def keep(defaults: Mapping[str, Any], allowed: Mapping[str, Collection | Between
     allowed = allowed or {}
     state = st.session_state
     kept = state.setdefault(KEPT, {})
+    state.setdefault(RUN_DEFAULTS, {}).update(defaults)
     for key, default in defaults.items():
         if key in state:
             kept[key] = state[key]
@@ -57,6 +64,30 @@ def reset(defaults: Mapping[str, Any]) -> None:
     for key, default in defaults.items():
         st.session_state[key] = default
         kept[key] = default
+
+
+def start_run() -> None:
+    """app.py, before the page runs: forget the knobs the previous page kept."""
+    st.session_state[RUN_DEFAULTS] = {}
+    st.session_state[RUN_RESETS] = []
+
+
+def also_on_reset(callback) -> None:
+    """State a page derives from its knobs (a toy map's word positions) that a reset puts back
+    too: `callback()` runs in the reset button's callback, after the knobs are reset."""
+    st.session_state.setdefault(RUN_RESETS, []).append(callback)
+
+
+def this_page_defaults() -> dict:
+    """The knobs kept in this run (the page on screen) and their defaults."""
+    return dict(st.session_state.get(RUN_DEFAULTS, {}))
+
+
+def reset_this_page(defaults: Mapping[str, Any], callbacks=()) -> None:
+    """The reset button's callback: the page's knobs, then what the page derives from them."""
+    reset(defaults)
+    for callback in callbacks:
+        callback()
 
 
 def set_values(values: Mapping[str, Any]) -> None:
