@@ -16,7 +16,7 @@ from plotly.subplots import make_subplots
 
 from ui.charts import (BAND_FILL, EVAL_COLOR, FINETUNED_COLOR, GAP_FILL, PRETRAINED_COLOR, TALK_BAND_FILL, TALK_COLOR,
                        TRAIN_COLOR)
-from ui.formats import duration, percent, points
+from ui.formats import duration, percent
 
 
 
@@ -240,7 +240,7 @@ def batch_conclusion(data: dict) -> str:
     text = (f"Batch {small['batch_size']} made **{small['updates_per_epoch']}** weight updates per epoch, batch "
             f"{large['batch_size']} only **{large['updates_per_epoch']}**. Unseen-sentence accuracy: "
             f"**{_spread_text(small)}** vs **{_spread_text(large)}** (highest mean: batch {best['batch_size']}). ")
-    text += {"higher": (f"The smaller batch generalised better in this run, as the talk found going from 64 down to "
+    text += {"higher": ("The smaller batch generalised better in this run, as the talk found going from 64 down to "
                         "16: more, noisier steps (the 'generalization gap' the talk quoted)."),
              "lower": "Here the bigger batch did better on unseen sentences, unlike the talk's experience.",
              "unclear": ("The difference is within the spread over the seeds: with these few epochs, batch size "
