@@ -268,7 +268,7 @@ def test_a_hosted_copy_offers_only_its_allow_list_and_no_box_to_type_a_model(mon
     at = AppTest.from_file(APP, default_timeout=240).run()
     at.switch_page("pages/ch2_tokenizer.py").run()
     assert not at.exception
-    assert list(at.selectbox(key="ch2_model").options) == ["Bundled BERT (all-MiniLM-L6-v2)"]
+    assert list(at.selectbox(key="ch2_model").options) == ["Bundled BERT"]
     assert not [w for w in at.text_input if w.key == "ch2_model_typed"]
     assert str(tiny_bert_dir) not in texts(at.markdown) + texts(at.caption)  # no server folder named
     assert TALK_IDS in at.code[0].value
