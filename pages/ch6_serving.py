@@ -38,23 +38,24 @@ with story:
                   "100 requests at once overlapping within like a 10 millisecond timeframe, I don't want to just call "
                   "Axon.predict, my predict function, on one of those transactions at a time. I actually want to "
                   "batch these so I can efficiently use my CPU or GPU's resources.", "53:11")
-with knobs:
-    rate = st.slider("Requests per second (random arrivals)", 5, 200, step=5, key="ch6_serve_rate")
-    sizes = st.multiselect("Batch sizes to try", BATCH_SIZES, key="ch6_serve_sizes", max_selections=3)
-    wait_ms = st.slider("Wait window (ms): the oldest request waits at most this long for company", 0, 50,
-                        key="ch6_serve_wait")
-    seconds = st.slider("Seconds of arrivals per setting", 0.5, 3.0, step=0.5, key="ch6_serve_seconds")
-    plan = [(1, 0.0)] + [(size, wait_ms / 1000) for size in sorted(sizes)]
-    each = min(seconds, load.MAX_SWEEP_SECONDS / len(plan))
-    st.caption(f"{len(plan)} settings × {each:g} s of arrivals ≈ {rate * each * len(plan):.0f} requests; "
-               "one load test runs at a time on this server.")
     used = ch6.model_in_use("Latency depends on the model's size, not on what it learned, so it serves as well.")
-    classifier = Classifier(used.model, used.tokenizer, used.labels, name=used.name)
+classifier = Classifier(used.model, used.tokenizer, used.labels, name=used.name)
+# The knobs' values are kept in the session (settings.keep), so the Run button can come first on the screen.
+rate, wait_ms, seconds = ss["ch6_serve_rate"], ss["ch6_serve_wait"], ss["ch6_serve_seconds"]
+plan = [(1, 0.0)] + [(size, wait_ms / 1000) for size in sorted(ss["ch6_serve_sizes"])]
+each = min(seconds, load.MAX_SWEEP_SECONDS / len(plan))
+with knobs:
     st.button("Run the load test", key="ch6_serve_start", type="primary", icon=":material/speed:",
               disabled=RUN.busy(),
               on_click=RUN.start, args=(functools.partial(load.sweep_job, classifier.predict_batch, float(rate), plan,
                                                           float(each), 0),))
-
+    st.caption(f"{len(plan)} settings × {each:g} s of arrivals ≈ {rate * each * len(plan):.0f} requests; "
+               "one load test runs at a time on this server.")
+    st.slider("Requests per second (random arrivals)", 5, 200, step=5, key="ch6_serve_rate")
+    st.multiselect("Batch sizes to try", BATCH_SIZES, key="ch6_serve_sizes", max_selections=3)
+    st.slider("Wait window (ms): the oldest request waits at most this long for company", 0, 50,
+              key="ch6_serve_wait")
+    st.slider("Seconds of arrivals per setting", 0.5, 3.0, step=0.5, key="ch6_serve_seconds")
 
 def table(rows):
     return pd.DataFrame([{"setting": r["label"], "p50 ms": r["p50_ms"], "p95 ms": r["p95_ms"], "p99 ms": r["p99_ms"],

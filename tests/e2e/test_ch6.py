@@ -35,7 +35,7 @@ def test_pretrained_vs_scratch_shows_both_curves_at_once(page):
     epochs.focus()
     epochs.press("ArrowLeft")
     wait_idle(page)
-    assert epochs.get_attribute("aria-valuenow") == "3"
+    assert page.locator('[data-testid="stSliderThumbValue"]').first.inner_text() == "3"
     assert_no_exception(page)
     screenshot(page, "ch6-scratch")
 
@@ -60,6 +60,6 @@ def test_retrain_makes_v2(page):
     on_first_screen(page, retrain)
     retrain.click()
     wait_idle(page)
-    page.get_by_text("v2 (deployed)").first.wait_for()
+    page.get_by_text("Trained v2 on weeks").first.wait_for()
     assert_no_exception(page)
     screenshot(page, "ch6-monitor")
