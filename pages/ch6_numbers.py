@@ -61,7 +61,10 @@ chart_col, text_col = st.columns([1.3, 1])
 with chart_col:
     charts.show(ch6_charts.changes_by_block(model_numbers.by_block(changes)), key="ch6_numbers_blocks", height=330)
 with text_col:
-    if summary["moved"] == 0:
+    if summary["added"] == summary["total"]:
+        st.markdown("No tensor of this model has the bundled BERT's name and shape (it started from another "
+                    "pretrained model), so there are no pretrained numbers here to compare it with.")
+    elif summary["moved"] == 0:
         st.markdown("Not one pretrained number moved: this model was never trained. Only its new layer "
                     f"({summary['added']:,} numbers) is new.")
     else:

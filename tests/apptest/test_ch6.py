@@ -97,6 +97,7 @@ def test_without_a_fine_tuned_model_it_says_so_and_links_to_chapter_3():
 def test_a_broken_zip_is_a_sentence_and_keeps_the_model(tiny_trained):
     at = open_page("ch6_numbers", finetuned=tiny_trained)
     before = metric(at, "numbers in the model")
+    assert "no pretrained numbers here to compare it with" in all_text(at)   # a tiny BERT, not the bundled one
     upload = [w for w in at.get("file_uploader") if str(w.key).startswith("ch6_zip_")][0]
     upload.set_value(("model.zip", b"not a zip at all", "application/zip")).run()
     assert not at.exception
