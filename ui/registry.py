@@ -47,9 +47,13 @@ CH5 = Chapter("5 · Which model?",
               "Deep learning is one tool among several: rules first, a competition on what the business needs, "
               "why accuracy lies on fraud, and where labels come from.")
 
+CH6 = Chapter("6 · Into production",
+              "A model is code plus numbers; a pretrained start against an empty one; serving many requests "
+              "with dynamic batching; retraining while the data drifts.")
+
 END = Chapter("The end", "")
 
-CHAPTERS = (START, CH1, CH2, CH3, CH4, CH5, END)
+CHAPTERS = (START, CH1, CH2, CH3, CH4, CH5, CH6, END)
 
 # In the order the talk tells it: Next on each page leads to the line below it.
 PAGES = (
@@ -75,6 +79,10 @@ PAGES = (
     Page("pages/ch5_compete.py", "A model competition", ":material/leaderboard:", CH5.title, light=False),
     Page("pages/ch5_fraud.py", "When accuracy lies", ":material/credit_card_off:", CH5.title, light=False),
     Page("pages/ch5_labels.py", "Where labels come from", ":material/label:", CH5.title, light=False),
+    Page("pages/ch6_numbers.py", "Code plus numbers", ":material/data_object:", CH6.title, light=False),
+    Page("pages/ch6_scratch.py", "Pretrained vs from scratch", ":material/compare_arrows:", CH6.title),
+    Page("pages/ch6_serving.py", "Serving with dynamic batching", ":material/dns:", CH6.title, light=False),
+    Page("pages/ch6_monitor.py", "Retrain and monitor", ":material/monitor_heart:", CH6.title, light=False),
     Page("pages/closing.py", "Build something", ":material/celebration:", END.title),   # stays last
 )
 

@@ -14,6 +14,7 @@ FREEZE_CHOICES = ("none", "embeddings", "encoder")
 POOLING_CHOICES = ("cls", "mean", "unit-mean")   # core.finetune.pooling
 HEAD_INIT_CHOICES = ("random", "centroids")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+START_CHOICES = ("pretrained", "random")
 
 
 @dataclass
@@ -42,6 +43,7 @@ class FinetuneConfig:
     head_scale: float = 10.0      # centroid start: a logit is about this x the cosine to the class centre
     layer_lr_decay: float = 1.0   # each layer below the top learns at this fraction of the one above
     device: str = "auto"          # "auto" = CUDA, else Apple MPS, else CPU
+    start: str = "pretrained"     # "random": the same code with random numbers, trained from scratch (chapter 6)
     eval_every_epoch: bool = True
 
     def problems(self) -> list[str]:
@@ -74,6 +76,8 @@ class FinetuneConfig:
             found.append("The head scale must be a positive number.")
         if not (isinstance(self.layer_lr_decay, (int, float)) and 0 < self.layer_lr_decay <= 1):
             found.append("Layer learning-rate decay must be above 0 and at most 1.")
+        if self.start not in START_CHOICES:
+            found.append(f"Start must be one of {', '.join(START_CHOICES)}.")
         if self.device not in DEVICE_CHOICES:
             found.append(f"Device must be one of {', '.join(DEVICE_CHOICES)}.")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:

@@ -168,7 +168,10 @@ def prepare(config: FinetuneConfig, data: CheckedData, device: str) -> Setup:
     """The pretrained model with its new dense layer, part of it frozen, and the
     sentences tokenized once. Frozen layers of a BERT classifier run now, once."""
     tokenizer = models.load_tokenizer(config.model_id)
-    model = models.load_classifier(config.model_id, data.labels).to(device)
+    model = models.load_classifier(config.model_id, data.labels)
+    if config.start == "random":      # the same code, its numbers drawn at random (seeded by config.seed)
+        model = type(model)(model.config)
+    model = model.to(device)
     if not is_bert_classifier(model):   # mean pooling and the centroid start are written for BERT's head
         config = replace(config, pooling="cls", head_init="random")
     apply_pooling(model, config.pooling)

@@ -202,3 +202,51 @@ def compare_batching(classifier, rate_per_s: float = 50, duration_s: float = 5.0
     batched, _ = load_against_batcher(classifier.predict_batch, rate_per_s, duration_s, max_batch_size,
                                       batch_wait_s, max_requests, seed, texts, should_stop)
     return {"one at a time": alone, "batched": batched}
+
+
+MAX_SWEEP_SECONDS = 10.0     # all settings of one sweep together: a page's load is bounded
+MAX_RATE_PER_S = 400.0
+
+
+def sweep(predict_many: Callable[[list], Sequence], rate_per_s: float, settings: Sequence[tuple[int, float]],
+          seconds_each: float = 2.0, seed: int = 0, texts: Sequence[str] = SAMPLE_TEXTS,
+          on_result: Callable[[dict], None] | None = None, settle_s: float = 5.0,
+          should_stop: Callable[[], bool] | None = None) -> list[dict]:
+    """The same seeded arrivals against each (max_batch_size, batch_wait_s) in `settings`
+    ((1, 0) is one at a time), one after another. Bounded: the arrivals of all settings
+    together last at most MAX_SWEEP_SECONDS, the rate at most MAX_RATE_PER_S, and each
+    setting waits at most `settle_s` for its last answers (the rest count as unanswered).
+    Returns one summary dict per setting (LoadResult.summary() plus the batch sizes)."""
+    settings = list(settings)[:8]
+    rate_per_s = max(1.0, min(float(rate_per_s), MAX_RATE_PER_S))
+    seconds_each = max(0.2, min(float(seconds_each), MAX_SWEEP_SECONDS / max(len(settings), 1)))
+    max_requests = int(rate_per_s * seconds_each * 2) + 10
+    out = []
+    for max_batch_size, batch_wait_s in settings:
+        if should_stop is not None and should_stop():
+            break
+        batcher = DynamicBatcher(predict_many, max_batch_size=int(max_batch_size),
+                                 batch_wait_s=float(batch_wait_s) if max_batch_size > 1 else 0.0,
+                                 max_queue=max_requests)
+        try:
+            result = run_load(batcher.submit, rate_per_s, seconds_each, max_requests, seed, texts,
+                              label=batched_label(int(max_batch_size), float(batch_wait_s)), settle_s=settle_s,
+                              should_stop=should_stop)
+        finally:
+            batcher.close(drain=False)
+        sizes = batcher.snapshot().batch_sizes
+        summary = {**result.summary(), "max_batch_size": int(max_batch_size),
+                   "batch_wait_ms": float(batch_wait_s) * 1000 if max_batch_size > 1 else 0.0,
+                   "batches": len(sizes), "mean_batch_size": sum(sizes) / len(sizes) if sizes else None}
+        out.append(summary)
+        if on_result is not None:
+            on_result(summary)
+    return out
+
+
+def sweep_job(predict_many, rate_per_s: float, settings, seconds_each: float, seed: int,
+              on_step, on_epoch, should_stop) -> list[dict]:
+    """`sweep` with core.jobs' signature (use functools.partial): each setting's figures
+    are reported as one 'epoch' as soon as it has run."""
+    return sweep(predict_many, rate_per_s, settings, seconds_each, seed, on_result=on_epoch,
+                 should_stop=should_stop)

@@ -9,7 +9,7 @@ forwards each checked text to the deployment through a DeploymentHandle.
 
 Ray is an optional extra (requirements-serve.txt). Without RAY_ADDRESS a small
 local Ray starts inside this process; with RAY_ADDRESS=ray://head:10001 (or
-auto) it joins that cluster instead. See core/serve/README.md.
+auto) it joins that cluster instead. See "Serving over HTTP" in README.md.
 """
 
 from __future__ import annotations

@@ -167,3 +167,28 @@ def test_from_trained_takes_anything_with_model_tokenizer_and_labels(classifier)
 def test_bad_texts_are_refused_in_one_sentence(texts, message):
     with pytest.raises(BadText, match=message):
         check_texts(texts)
+
+
+def test_a_sweep_runs_every_setting_on_the_same_arrivals_and_is_bounded():
+    import time as _time
+
+    from core.serve import load
+
+    calls = []
+
+    def predict_many(texts):
+        calls.append(len(texts))
+        _time.sleep(0.002)
+        return [t.upper() for t in texts]
+
+    reported = []
+    rows = load.sweep(predict_many, rate_per_s=100, settings=[(1, 0.0), (8, 0.005)], seconds_each=0.5,
+                      on_result=reported.append)
+    assert [r["label"] for r in rows] == ["one at a time", "batched (up to 8, wait 5 ms)"] and reported == rows
+    alone, batched = rows
+    assert alone["sent"] == batched["sent"] > 0                 # the same seeded arrivals
+    assert alone["mean_batch_size"] == 1 and batched["mean_batch_size"] >= 1
+    assert all(r["answered"] == r["sent"] and r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] for r in rows)
+    assert max(calls) <= 8
+    long = load.sweep(predict_many, rate_per_s=10_000, settings=[(1, 0.0)] * 3, seconds_each=60)
+    assert all(r["sent"] <= load.MAX_RATE_PER_S * load.MAX_SWEEP_SECONDS / 3 + 10 for r in long)
