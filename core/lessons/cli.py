@@ -2,6 +2,7 @@
 
     python -m core.lessons run --all --output core/data/lessons/precomputed.json
     python -m core.lessons run label_noise batch_size --output my.json --set epochs=3
+    python -m core.lessons run --all --record-dir core/data/recordings   # recordings for the Replay buttons
     python -m core.lessons show core/data/lessons/precomputed.json
 
 `run` saves after every experiment, keeping the file's results for the others;
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
-from core import models
+from core import models, recording
 from core.lessons.base import LessonError, now
 from core.lessons.registry import EXPERIMENTS, experiment, summary_line
 from core.lessons.results import ResultsFileError, load_results, merged, save_results
@@ -42,8 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run experiments and save their results")
     run.add_argument("experiments", nargs="*", help=f"any of: {', '.join(EXPERIMENTS)}")
     run.add_argument("--all", action="store_true", help="run every experiment")
-    run.add_argument("--output", required=True,
+    run.add_argument("--output",
                      help="results file (JSON); existing results for other experiments are kept")
+    run.add_argument("--record-dir", metavar="DIR",
+                     help="also save each run as a recording the app can replay: DIR/lesson-<experiment>.json")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="change a setting for every experiment run, e.g. --set epochs=3 --set model_id=PATH")
     run.add_argument("--note", default="", help="a note stored in the file")
@@ -91,13 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     keys = list(EXPERIMENTS) if args.all else args.experiments
     if not keys:
         parser.error("name experiments to run, or --all")
+    if not args.output and not args.record_dir:
+        parser.error("give --output FILE, --record-dir DIR, or both")
     try:
         changes = dict(item.split("=", 1) for item in args.set)
     except ValueError:
         parser.error("--set takes NAME=VALUE")
     changes = {k: _parse_value(v) for k, v in changes.items()}
     existing = None
-    if Path(args.output).exists():
+    if args.output and Path(args.output).exists():
         try:
             existing = load_results(args.output)
         except ResultsFileError as error:
@@ -111,16 +116,24 @@ def main(argv: list[str] | None = None) -> int:
             known = {f.name for f in fields(chosen.settings)}
             settings = chosen.settings(**{k: v for k, v in changes.items() if k in known})
             print(f"[{chosen.number}] {chosen.title}: {settings.describe()}", flush=True)
-            result = chosen.run(settings)
+            recorder = recording.Recorder(recording.LESSON, {"experiment": key, **asdict(settings)},
+                                          encode=recording.lesson_progress) if args.record_dir else None
+            result = chosen.run(settings, on_progress=recorder.on_step if recorder else None)
         except (LessonError, models.ModelUnavailable) as error:
             print(f"{key}: {error}", file=sys.stderr)
             return 2
         print(f"    {result['seconds']:.1f} s  {summary_line(result)}", flush=True)
+        if recorder:
+            saved = recording.save(recorder.finish(result), Path(args.record_dir) / recording.lesson_file(key))
+            print(f"    recorded {saved}", flush=True)
+        if not args.output:
+            continue
         # Save after every experiment: an interrupted --all keeps what finished.
         existing = merged(existing, {key: result})
         existing.created = now()  # the file's date: when it last changed (each result keeps its own)
         if args.note:
             existing.note = args.note
         save_results(existing, args.output)
-    print(f"saved {args.output}")
+    if args.output:
+        print(f"saved {args.output}")
     return 0
