@@ -179,7 +179,7 @@ def stop_training():
 live_job = st.session_state.get("ch1l_job")
 job = replay.current("ch1l") or live_job  # a replay, while there is one, is shown instead
 state = fizzbuzz_training.live_state(job.snapshot(), job.meta["config"]) if job is not None else None
-actions = st.columns([1, 1, 1.9, 2.4], vertical_alignment="center")
+actions = st.columns([1, 1, 2.8, 1.6], vertical_alignment="center")
 actions[0].button("Train", icon=":material/play_arrow:", type="primary", key="ch1l_train", on_click=start_training,
                   width="stretch")
 actions[1].button("Stop", icon=":material/stop:", key="ch1l_stop", on_click=stop_training,

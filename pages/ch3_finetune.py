@@ -158,7 +158,7 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
     st.rerun()
 
 
-start_col, replay_col, note_col = st.columns([1, 1.5, 2.5], vertical_alignment="center")
+start_col, replay_col, note_col = st.columns([1.3, 2.2, 1.5], vertical_alignment="center")
 with start_col:
     start = st.button("Start fine-tuning", key="ch3_start", type="primary", icon=":material/play_arrow:",
                       disabled=busy or data is None, width="stretch")

@@ -334,7 +334,7 @@ def run_controls(key: str, experiment_settings, slot) -> None:
     job = ss.get("ch4_job")
     running_here = job is not None and job.meta["key"] == key and not job.snapshot().finished
     with slot:
-        left, middle, right = st.columns([1, 1.5, 2.5], vertical_alignment="center")
+        left, middle, right = st.columns([1.1, 2.2, 1.7], vertical_alignment="center")
         with middle:
             replay.controls(replay_page(key), recording.lesson_file(key), disabled=busy())
         with left:

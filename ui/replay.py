@@ -35,12 +35,12 @@ def controls(page: str, file_name: str, disabled: bool = False) -> None:
     gives a sentence under them, never a traceback."""
     speed_key = _key(page, "_speed")
     settings.keep({speed_key: DEFAULT_SPEED}, allowed={speed_key: list(recording.SPEEDS)})
-    button_col, speed_col = st.columns([1, 1.25], vertical_alignment="center", gap="small")
-    button_col.button("Replay", key=_key(page), icon=":material/replay:", on_click=_start, args=(page, file_name),
-                      disabled=disabled, width="stretch",
+    row = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    row.button("Replay", key=_key(page), icon=":material/replay:", on_click=_start, args=(page, file_name),
+                      disabled=disabled, width="content",
                       help="Play a run recorded on another day through the same charts: for when a live run "
                            "can't happen. Labelled as a replay, with when and where it was recorded.")
-    speed_col.segmented_control("Replay speed", list(recording.SPEEDS), key=speed_key,
+    row.segmented_control("Replay speed", list(recording.SPEEDS), key=speed_key,
                                 label_visibility="collapsed")
     if ss.get(_key(page, "_problem")):
         friendly_error(ss[_key(page, "_problem")])
@@ -84,7 +84,7 @@ def banner(shown: recording.Replay) -> None:
         pace = f"Played at {shown.speed:g}× its recorded speed." if shown.speed != 1 else "Played at its recorded speed."
         if shown.skipped >= 0.5:
             pace += f" Its first {shown.skipped:.1f} s (loading, before the first report) are skipped."
-    text_col, close_col = st.columns([5, 1], vertical_alignment="center")
+    text_col, close_col = st.columns([4, 1.1], vertical_alignment="center")
     text_col.info(f"**{shown.label}.** {pace}", icon=":material/replay:")
     close_col.button("Close replay", key=_key(shown.meta.get("page", "page"), "_close"), on_click=discard,
                      args=(shown.meta.get("page"),), icon=":material/close:", width="stretch")
