@@ -10,7 +10,7 @@ import pytest
 
 from apptest_pages import open_page
 from core import lessons, recording
-from ui.formats import percent
+from ui.formats import duration, percent
 
 LABEL = "Replay of a run recorded"
 
@@ -132,3 +132,15 @@ def test_a_damaged_shipped_recording_gives_a_sentence_and_start_still_works(reco
     assert any(expected in e and "press the Start button" in e for e in errors), errors
     assert not at.button(key="ch3_start").disabled
     assert "ch3_replay_run" not in at.session_state
+
+
+@pytest.mark.parametrize("page, key", [
+    ("ch4_diverse", "diverse_data"), ("ch4_noise", "label_noise"), ("ch4_batch", "batch_size"),
+    ("ch4_fitting", "fitting"), ("ch4_models", "models"), ("ch4_weights", "weights"), ("ch4_hardware", "hardware")])
+def test_every_lesson_replays_its_own_recording(page, key):
+    recorded = shipped(recording.lesson_file(key))["result"]
+    at = click_replay(open_page(page), f"ch4_{key}")
+    replay_banner(at)
+    source = [str(c.value) for c in at.caption if str(c.value).startswith(f"**{LABEL}**")]
+    assert len(source) == 1 and f"in {duration(recorded['seconds'])}" in source[0]  # the recorded run's time
+    assert at.get("plotly_chart"), "the lesson's charts are drawn from the replayed result"
