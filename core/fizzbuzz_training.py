@@ -10,8 +10,9 @@ snapshot back as what the page draws:
 
 from __future__ import annotations
 
+import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 
 from core import fizzbuzz, jobs, scratch
 
@@ -32,6 +33,17 @@ class Progress:
 
     epoch: int
     params: dict
+
+
+# A short pause per checkpoint lets the small network's curves be watched as they grow
+# (500 epochs of the 2 -> 3 -> 4 network take well under a second otherwise).
+WATCH_PAUSE_SECONDS = 0.03
+
+
+def watch_pause(config: scratch.TrainConfig) -> float:
+    """The pause per checkpoint of a run watched live (the page, a recording): the binary
+    encoding's wide network is slow enough on its own."""
+    return WATCH_PAUSE_SECONDS if config.encoding == "mod" else 0.0
 
 
 def checkpoint_interval(config: scratch.TrainConfig) -> int:
@@ -103,3 +115,44 @@ def live_state(snap: jobs.JobSnapshot, config: scratch.TrainConfig) -> LiveState
     params = latest.params if latest else untrained(config)
     status = {jobs.STOPPED: CANCELLED}.get(snap.status, snap.status)  # stopped with no result: never ran
     return LiveState(config, status, epoch, snap.epochs, params, snap.error or "", snap.position)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m core.fizzbuzz_training [--encoding mod] [--epochs N] ... [--record FILE]`:
+    one run as the page trains it (same checkpoints, same pauses); --record saves it for a replay."""
+    import argparse
+
+    from core import recording
+
+    parser = argparse.ArgumentParser(prog="python -m core.fizzbuzz_training",
+                                     description="Train chapter 1's FizzBuzz network as the page does.")
+    parser.add_argument("--encoding", choices=fizzbuzz.ENCODINGS, default="mod")
+    parser.add_argument("--hidden", type=int, help="hidden units (0: one layer); default: the page's")
+    parser.add_argument("--lr", type=float, help="learning rate; default: the page's")
+    parser.add_argument("--epochs", type=int, help="default: the page's")
+    parser.add_argument("--seed", type=int, help="default: the page's")
+    parser.add_argument("--record", metavar="FILE", help="save the run as a recording the page can replay")
+    args = parser.parse_args(argv)
+    chosen = {"hidden_size": args.hidden, "learning_rate": args.lr, "epochs": args.epochs, "seed": args.seed}
+    config = replace(scratch.default_config(args.encoding), **{k: v for k, v in chosen.items() if v is not None})
+    problems = scratch.validate_config(config)
+    if problems:
+        print(f"error: {problems[0]}", file=sys.stderr)
+        return 2
+    recorder = recording.Recorder(recording.CH1, settings=asdict(config))
+    result = training_work(config, pause_seconds=watch_pause(config))(recorder.on_step, recorder.on_epoch,
+                                                                      lambda: False)
+    test_set = fizzbuzz.train_test_split(config.encoding)[1]
+    right = round(scratch.accuracy(result.params, test_set) * 100)
+    print(f"{config.layers_text}: {result.status} after {len(result.history)} checkpoints, {right}/100 right "
+          f"{result.message}".rstrip())
+    if args.record:
+        summary = {"status": result.status, "message": result.message, "params": result.params,
+                   "right_of_100": right}
+        path = recording.save(recorder.finish(summary), args.record)
+        print(f"recorded {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import fizzbuzz, fizzbuzz_training, jobs, scratch
-from ui import ch1, charts, live, settings
+from core import fizzbuzz, fizzbuzz_training, jobs, recording, scratch
+from ui import ch1, charts, live, replay, settings
 from ui.formats import delta, num, vector
 from ui.messages import friendly_error
 
@@ -155,16 +155,15 @@ def start_training():
     config = config_from_knobs()
     if scratch.validate_config(config):
         return
-    # A short pause per checkpoint lets the small network's curves be watched as they grow.
-    pause = 0.03 if config.encoding == "mod" else 0.0
     try:
-        job = jobs.submit(fizzbuzz_training.training_work(config, pause_seconds=pause),
+        job = jobs.submit(fizzbuzz_training.training_work(config, pause_seconds=fizzbuzz_training.watch_pause(config)),
                           meta={"config": config}, kind=jobs.TRAINING,
                           owner=live.session_id(), priority=live.is_speaker())
     except jobs.QueueFull as full:
         st.session_state["ch1l_notice"] = str(full)
         return
     st.session_state.pop("ch1l_notice", None)
+    replay.discard("ch1l")
     old = st.session_state.get("ch1l_job")
     if old is not None:
         old.stop()
@@ -173,19 +172,23 @@ def start_training():
 
 
 def stop_training():
-    job = st.session_state.get("ch1l_job")
-    if job is not None:
-        job.stop()
+    for running in (replay.current("ch1l"), st.session_state.get("ch1l_job")):
+        if running is not None:
+            running.stop()
 
 
-job = st.session_state.get("ch1l_job")
+live_job = st.session_state.get("ch1l_job")
+job = replay.current("ch1l") or live_job  # a replay, while there is one, is shown instead
 state = fizzbuzz_training.live_state(job.snapshot(), job.meta["config"]) if job is not None else None
-actions = st.columns([1, 1, 3.2], vertical_alignment="center")
+actions = st.columns([1, 1, 2.8, 1.6], vertical_alignment="center")
 actions[0].button("Train", icon=":material/play_arrow:", type="primary", key="ch1l_train", on_click=start_training,
                   width="stretch")
 actions[1].button("Stop", icon=":material/stop:", key="ch1l_stop", on_click=stop_training,
                   disabled=state is None or state.finished, width="stretch")
-actions[2].markdown(f"**{config.layers_text}** · {scratch.LOSS_NAMES[config.loss]} · "
+with actions[2]:
+    replay.controls("ch1l", recording.SHIPPED_FILES[recording.CH1],
+                    disabled=live_job is not None and not live_job.snapshot().finished)
+actions[3].markdown(f"**{config.layers_text}** · {scratch.LOSS_NAMES[config.loss]} · "
                     f"{'with' if config.bias else 'no'} biases")
 for problem in problems:
     friendly_error(problem + " Your last trained network is kept.")
@@ -268,7 +271,7 @@ def draw_run(snap: jobs.JobSnapshot, running: bool):
 if job is None:
     draw_untrained()
 else:
-    live.while_running(job, draw_run)
+    replay.watch(job, draw_run)
 
 # --- honest notes -------------------------------------------------------------------------
 with st.expander("What we found when we ran these experiments ourselves", expanded=False):

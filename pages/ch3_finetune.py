@@ -15,8 +15,8 @@ import functools
 import streamlit as st
 
 from core import finetune as ft
-from core import jobs, models
-from ui import bert, ch3_charts, ch3_data, ch3_results, charts, live, settings
+from core import jobs, models, recording
+from ui import bert, ch3_charts, ch3_data, ch3_results, charts, live, replay, settings
 from ui.formats import duration
 from ui.messages import friendly_error
 
@@ -166,16 +166,19 @@ def start_finetune(train, evaluation, config: ft.FinetuneConfig) -> None:
         friendly_error(str(full))
         return
     ss["ch3_run_count"] = number
+    replay.discard("ch3")
     live.stop_when_tab_closes("ch3_finetune", new_job)
     ss["ch3_job"] = new_job
     ss.pop("ch3_notice", None)
     st.rerun()
 
 
-start_col, note_col = st.columns([1, 3])
+start_col, replay_col, note_col = st.columns([1.3, 2.2, 1.5], vertical_alignment="center")
 with start_col:
     start = st.button("Start fine-tuning", key="ch3_start", type="primary", icon=":material/play_arrow:",
                       disabled=busy or data is None, width="stretch")
+with replay_col:
+    replay.controls("ch3", recording.SHIPPED_FILES[recording.FINETUNE], disabled=busy)
 with note_col:
     if data is not None:
         st.markdown(f"**{len(data.train.texts)}** training sentences, **{len(data.eval.texts)}** evaluation "
@@ -238,7 +241,7 @@ def draw_charts(snap: jobs.JobSnapshot, name: str) -> None:
 
 
 def live_panel() -> None:
-    job = ss.get("ch3_job")
+    job = replay.current("ch3") or ss.get("ch3_job")
     if job is None:
         st.info("Press **Start fine-tuning** to train. Training runs in the background: "
                 "you can visit other pages and come back.")
@@ -249,7 +252,7 @@ def live_panel() -> None:
         draw_status(snap, job)
         draw_charts(snap, job.meta["name"])
 
-    live.while_running(job, draw)
+    replay.watch(job, draw)
 
 
 st.header("3 · Training")
@@ -261,4 +264,8 @@ live_panel()
 
 # --------------------------------------------------------------------------- 4 · results
 
-ch3_results.results_section(data)
+replayed = replay.finished("ch3")
+if replayed is not None:
+    ch3_results.replay_section(replayed)
+else:
+    ch3_results.results_section(data)

@@ -33,6 +33,19 @@ def results_section(data=None) -> None:
     try_it()
 
 
+def replay_section(result) -> None:
+    """The end of a replay: the recorded run's scores, confusion matrix and per-label
+    scores, drawn as a live run's are. A recording keeps no weights: nothing to try."""
+    st.header("4 · What the model learned")
+    result.run_name = "The recorded run (replay)"
+    scoreboard(result)
+    if result.eval_predictions is not None:
+        mistakes_and_scores(result.labels, result.eval_predictions)
+    st.info("A replay shows the recorded run's numbers, but it has no model: *Try it*, the download and the "
+            "other chapters need a run of your own. Press **Start fine-tuning**, or **Close replay** to see "
+            "your last model again.", icon=":material/info:")
+
+
 def what_learned_sentence(result) -> str:
     """'5.5M of 22.7M numbers learned: layers 4–6, the pooler and the new layer on top. ...'"""
     if not getattr(result, "total_parameters", 0):

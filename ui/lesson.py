@@ -35,8 +35,8 @@ from typing import Callable
 
 import streamlit as st
 
-from core import hardware, jobs, lessons, models
-from ui import charts, live, settings
+from core import hardware, jobs, lessons, models, recording
+from ui import charts, live, replay, settings
 from ui.formats import as_text, duration, short
 from ui.messages import friendly_error
 
@@ -195,8 +195,19 @@ def load_shipped_results() -> None:
         ss["ch4_file_problem"] = f"The shipped precomputed results can't be used: {error}"
 
 
+REPLAYED = "Replay of a run recorded"
+
+
+def replay_page(key: str) -> str:
+    """The replay of one lesson is kept per lesson page: ch4_<lesson>."""
+    return f"ch4_{key}"
+
+
 def current(key: str) -> tuple[dict | None, str]:
     """The result to show for an experiment and where it came from."""
+    replayed = replay.finished(replay_page(key))
+    if replayed is not None:
+        return replayed, REPLAYED
     live_results = ss.setdefault("ch4_live", {})
     if key in live_results:
         result = live_results[key]
@@ -324,6 +335,7 @@ def start(key: str, experiment_settings) -> None:
         ss["ch4_notice"] = (key, "error", str(full))
         return
     live.stop_when_tab_closes("ch4_lessons", job)
+    replay.discard(replay_page(key))
     ss["ch4_job"] = job
     ss.pop("ch4_notice", None)
 
@@ -345,7 +357,9 @@ def run_controls(key: str, experiment_settings, slot) -> None:
     job = ss.get("ch4_job")
     running_here = job is not None and job.meta["key"] == key and not job.snapshot().finished
     with slot:
-        left, right = st.columns([1, 3], vertical_alignment="center")
+        left, middle, right = st.columns([1.1, 2.2, 1.7], vertical_alignment="center")
+        with middle:
+            replay.controls(replay_page(key), recording.lesson_file(key), disabled=busy())
         with left:
             if st.button("Run live", key=f"ch4_run_{key}", type="primary", icon=":material/play_arrow:",
                          disabled=busy() or experiment_settings is None, width="stretch"):
@@ -360,7 +374,10 @@ def run_controls(key: str, experiment_settings, slot) -> None:
         notice = ss.get("ch4_notice")
         if notice and notice[0] == key:
             {"error": st.error, "warning": st.warning}.get(notice[1], st.info)(notice[2])
-        if job is not None and job.meta["key"] == key:
+        replaying = replay.current(replay_page(key))
+        if replaying is not None:
+            progress_panel(replaying)
+        elif job is not None and job.meta["key"] == key:
             progress_panel(job)
 
 
@@ -383,4 +400,4 @@ def progress_panel(job: jobs.Job) -> None:
             st.button("Stop", key=f"ch4_stop_{job.meta['key']}", on_click=job.stop, icon=":material/stop:",
                       help="Stops at the next training step; runs that finished are kept and shown.")
 
-    live.while_running(job, draw)
+    replay.watch(job, draw)

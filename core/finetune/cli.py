@@ -52,6 +52,9 @@ def _parse_args(argv):
     parser.add_argument("--device", choices=DEVICE_CHOICES, default=defaults.device)
     parser.add_argument("--output",
                         help="write the fine-tuned model folder here (safetensors, config, tokenizer, labels)")
+    parser.add_argument("--record", metavar="FILE",
+                        help="save the run (its reports, times and final scores, no weights) as a recording "
+                             "the app can replay")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout; progress goes to stderr")
     return parser.parse_args(argv)
 
@@ -190,6 +193,21 @@ def json_safe(value):
     return value
 
 
+def _recorder(args, choice):
+    """A core.recording.Recorder for --record FILE (None without it); refuses a folder."""
+    path = args.record
+    if not path:
+        return None
+    from pathlib import Path
+
+    from core import recording
+
+    if Path(path).is_dir():
+        raise FinetuneError(f"--record {path} is a folder; give a file name for the recording.")
+    return recording.Recorder(recording.FINETUNE, settings={
+        **choice.summary(), "train": args.train or "shipped", "eval": args.eval or "shipped"})
+
+
 def main(argv=None) -> int:
     """`python -m core.finetune --json` -> one JSON object; errors -> one line on stderr, exit 2."""
     import json
@@ -209,9 +227,20 @@ def main(argv=None) -> int:
         config = choice.config
         _say(out, f"Settings: {choice.why}.")
         _say(out, _announcement(config, train, eval))
+        recorder = _recorder(args, choice)
+
+        def on_epoch(report):
+            _say(out, _epoch_line(report, config.epochs))
+            if recorder:
+                recorder.on_epoch(report)
+
         with _first_ctrl_c_stops() as stop:
-            result = finetune(train, eval, config, should_stop=stop.is_set,
-                              on_epoch=lambda report: _say(out, _epoch_line(report, config.epochs)))
+            result = finetune(train, eval, config, should_stop=stop.is_set, on_epoch=on_epoch,
+                              on_step=recorder.on_step if recorder else None)
+            if recorder:
+                from core import recording
+
+                _say(out, f"recorded {recording.save(recorder.finish(recording.finetune_result(result)), args.record)}")
             summary = result.summary()
             summary.update(train_examples=len(train.texts), eval_examples=len(eval.texts), settings=choice.summary())
             if args.output:

@@ -3,6 +3,7 @@
     python -m core.lessons run --all --output core/data/lessons/precomputed.json
     python -m core.lessons run label_noise batch_size --output my.json --seeds 5 --set epochs=3
     python -m core.lessons run --all --quick --output /tmp/smoke.json
+    python -m core.lessons run --all --record-dir core/data/recordings   # recordings for the Replay buttons
     python -m core.lessons show core/data/lessons/precomputed.json
 
 `run` prints every fine-tune as it starts and the total time at the end, samples
@@ -18,10 +19,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
-from core import models
+from core import models, recording
 from core.lessons.base import LessonError, now
 from core.lessons.registry import EXPERIMENTS, experiment, summary_line
 from core.lessons.results import ResultsFileError, load_results, merged, save_results
@@ -48,8 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run experiments and save their results")
     run.add_argument("experiments", nargs="*", help=f"any of: {', '.join(EXPERIMENTS)}")
     run.add_argument("--all", action="store_true", help="run every experiment")
-    run.add_argument("--output", required=True,
+    run.add_argument("--output",
                      help="results file (JSON); existing results for other experiments are kept")
+    run.add_argument("--record-dir", metavar="DIR",
+                     help="also save each run as a recording the app can replay: DIR/lesson-<experiment>.json")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="change a setting for every experiment run, e.g. --set epochs=3 --set model_id=PATH")
     run.add_argument("--seeds", type=int, default=None,
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     keys = list(EXPERIMENTS) if args.all else args.experiments
     if not keys:
         parser.error("name experiments to run, or --all")
+    if not args.output and not args.record_dir:
+        parser.error("give --output FILE, --record-dir DIR, or both")
     try:
         changes = dict(item.split("=", 1) for item in args.set)
     except ValueError:
@@ -112,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds is not None:
         changes["seeds"] = args.seeds
     existing = None
-    if Path(args.output).exists():
+    if args.output and Path(args.output).exists():
         try:
             existing = load_results(args.output)
         except ResultsFileError as error:
@@ -130,11 +135,25 @@ def main(argv: list[str] | None = None) -> int:
                 known = {f.name for f in fields(chosen.settings)}
                 settings = chosen.settings(**{k: v for k, v in changes.items() if k in known})
                 print(f"[{number}/{len(keys)}] {chosen.title}: {settings.describe()}", flush=True)
-                result = chosen.run(settings, on_progress=_printer(began))
+                recorder = recording.Recorder(recording.LESSON, {"experiment": key, **asdict(settings)},
+                                              encode=recording.lesson_progress) if args.record_dir else None
+                printer = _printer(began)
+
+                def on_progress(progress, recorder=recorder, printer=printer):
+                    printer(progress)
+                    if recorder:
+                        recorder.on_step(progress)
+
+                result = chosen.run(settings, on_progress=on_progress)
             except (LessonError, models.ModelUnavailable) as error:
                 print(f"{key}: {error}", file=sys.stderr)
                 return 2
             print(f"    {result['seconds']:.1f} s  {summary_line(result)}", flush=True)
+            if recorder:
+                saved = recording.save(recorder.finish(result), Path(args.record_dir) / recording.lesson_file(key))
+                print(f"    recorded {saved}", flush=True)
+            if not args.output:
+                continue
             result["machine"]["load_during"] = watch.summary()  # so far: this result and those before it
             # Save after every experiment: an interrupted --all keeps what finished.
             existing = merged(existing, {key: result})
@@ -144,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 existing.note = args.note
             save_results(existing, args.output)
     load = watch.summary()
-    print(f"saved {args.output} in {_minutes(time.perf_counter() - began)}; load average "
+    where = f"saved {args.output}" if args.output else "done"
+    print(f"{where} in {_minutes(time.perf_counter() - began)}; load average "
           f"{load['min']}-{load['max']} throughout ({load['samples']} samples)", flush=True)
     if load["max"] is not None and load["max"] > QUIET_LOAD:
         print(f"warning: the load average reached {load['max']} (above {QUIET_LOAD}): the machine was not quiet, "
