@@ -21,7 +21,7 @@ with next_steps:
         "- **Grokking Deep Learning** by Andrew Trask — the book the talk recommends to anyone who finds "
         "these topics interesting but has not found a good resource yet.\n"
         "- **The talk's code**: [github.com/toranb/elixirconf2023](https://github.com/toranb/elixirconf2023) — "
-        "FizzBuzz in Nx and in Axon, and the fine-tune.\n"
+        "FizzBuzz in Nx and in Axon.\n"
         "- **Chapter 4 again**: each lesson is an experiment; change its knobs and rerun it live.\n"
         "- **Weight Watcher**: the tool the talk names for judging a model's layers without data "
         "(the *Weights without data* page does a small version of it)."

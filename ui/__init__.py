@@ -8,6 +8,7 @@
     messages   bad input as a sentence
     bert       the shared pretrained model and the model picker
     nav        Prev / Next, from the registry
+    stage      presenter mode (?present=1): compact header, arrow keys, reset, audience QR code
     harvest    finished background jobs collected, once, for every chapter
     ch1 … ch4  view helpers one chapter's pages share
 

@@ -141,3 +141,17 @@ def test_warming_the_caches_says_what_it_loaded():
     assert not at.exception, [e.value for e in at.exception]
     (done,) = [s.value for s in at.success]
     assert done.startswith("Warm: tokenizer") and "embeddings of challenge.csv" in done
+
+
+def test_the_closing_page_ends_the_story_with_the_talks_advice_and_credits():
+    at = presenting("closing")
+    assert registry.PAGES[-1].name == "closing"
+    text = " ".join(m.value for m in at.markdown)
+    assert "So build something, fine-tune something, learn something." in text     # transcript 001, verbatim
+    for credit in ("Fine-tuning language models with Axon", "ElixirConf 2023", "toranb/elixirconf2023",
+                   "Software Engineering Radio", "Grokking Deep Learning", "CC BY 4.0", "PolyAI",
+                   "written by hand for this app", "synthetic"):
+        assert credit in text, credit
+    (data_sets,) = [e for e in at.expander if "licence" in e.label]                # folded in presenter mode
+    assert "BANKING77" in " ".join(m.value for m in data_sets.markdown)
+    assert header_buttons(at)["stage_next"].disabled

@@ -31,6 +31,9 @@ def open_page(tab, url_path: str = ""):
     """Open a page of the app and wait until Streamlit has finished running it."""
     tab.goto(f"{tab.app_url}/{url_path}")
     tab.wait_for_selector('[data-testid="stApp"]')
+    # On a busy machine the script run can start after wait_idle's first look: wait for the page
+    # to have drawn something of its own first.
+    tab.wait_for_selector('[data-testid="stMainBlockContainer"] [data-testid="stElementContainer"]')
     wait_idle(tab)
 
 
