@@ -1,4 +1,6 @@
-"""Retake the README's screenshots: one per chapter, at a projector's 1280×720.
+"""Retake the README's screenshots: one per chapter, at a projector's 1280×720, and
+one of every page in the registry, in presenter mode, into docs/screenshots/pages/
+(the gallery in docs/SCREENSHOTS.md).
 
 Starts `streamlit run app.py` on a free port, drives headless Chromium, and
 writes docs/screenshots/*.png. Chapter 3 runs the real default fine-tune
@@ -12,6 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+sys.path.insert(0, str(ROOT))
 
 from browser import launch_chromium, open_page, projector_tab, wait_idle  # noqa: E402
 from conftest import _serve  # noqa: E402
@@ -60,8 +63,29 @@ def main():
         open_page(tab, "ch4_fitting")
         tab.locator(".js-plotly-plot:visible").first.wait_for()
         shoot(tab, "ch4-lessons", "Over- and underfitting")
+
+        every_page(tab)
         browser.close()
     server.close()
+
+
+def every_page(tab):
+    """Each page as the audience sees it first: presenter mode, the first screen, no scrolling."""
+    from ui import registry
+
+    pages = OUT / "pages"
+    pages.mkdir(exist_ok=True)
+    lines = ["# Every page at 1280×720, presenter mode, first screen", "",
+             "Retaken by `python docs/take_screenshots.py`.", ""]
+    for number, entry in enumerate(registry.PAGES, start=1):
+        name = registry.url_path(entry) or "home"
+        open_page(tab, f"{registry.url_path(entry)}?present=1")
+        tab.wait_for_timeout(1500)  # charts finish drawing
+        tab.screenshot(path=str(pages / f"{number:02d}-{name}.png"))
+        lines += [f"## {number}. {entry.title} ({entry.chapter})", "",
+                  f"![{entry.title}](screenshots/pages/{number:02d}-{name}.png)", ""]
+        print("wrote", pages / f"{number:02d}-{name}.png")
+    (ROOT / "docs" / "SCREENSHOTS.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":
