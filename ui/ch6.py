@@ -48,7 +48,7 @@ def model_in_use(note: str = "") -> ModelInUse:
     with st.container(border=True):
         st.markdown("**You have no fine-tuned model yet**, so this page uses the bundled BERT with its new layer "
                     f"set to the class centres of the training sentences (no training step). {note}")
-        st.page_link(CH3_PAGE, label="Fine-tune one in chapter 3 (about 20 s)", icon=":material/local_fire_department:")
+        st.page_link(CH3_PAGE, label="Fine-tune one in chapter 3 (about 10 s)", icon=":material/local_fire_department:")
     return bundled_model()
 
 
