@@ -255,11 +255,12 @@ def live_panel() -> None:
     replay.watch(job, draw)
 
 
-st.header("3 · Training")
-notice = ss.get("ch3_notice")
-if notice:
-    {"error": st.error, "warning": st.warning}.get(notice[0], st.info)(notice[1])
-live_panel()
+with st.container(key="ch3_training"):  # in presenter mode drawn right under Start (ui/stage.FOLLOWS)
+    st.header("3 · Training")
+    notice = ss.get("ch3_notice")
+    if notice:
+        {"error": st.error, "warning": st.warning}.get(notice[0], st.info)(notice[1])
+    live_panel()
 
 
 # --------------------------------------------------------------------------- 4 · results

@@ -40,6 +40,9 @@ POINTS = {
     "ch3_finetune": "ch3_start",
     "closing": "closing_advice",
 }
+# What the audience watches once the point is used: drawn right under it (chapter 3's live
+# charts under its Start button, so a speaker never scrolls during the fine-tune).
+FOLLOWS = {"ch3_finetune": "ch3_training"}
 TOP = '[data-testid="stMainBlockContainer"] > [data-testid="stVerticalBlock"]'
 
 PUBLIC_URL_ENV = "FB2B_PUBLIC_URL"
@@ -98,8 +101,12 @@ def point_first(page_name: str) -> str:
     key = POINTS.get(page_name)
     if key is None:
         return ""
-    return (f"<style>{TOP} > * {{ order: 3; }} {TOP} > :has(.st-key-{HEADER}) {{ order: 0; }} "
-            f"{TOP} > :has(h1) {{ order: 1; }} {TOP} > .st-key-{key}, {TOP} > :has(.st-key-{key}) {{ order: 2; }}</style>")
+    css = (f"{TOP} > * {{ order: 4; }} {TOP} > :has(.st-key-{HEADER}) {{ order: 0; }} "
+           f"{TOP} > :has(h1) {{ order: 1; }} {TOP} > .st-key-{key}, {TOP} > :has(.st-key-{key}) {{ order: 2; }}")
+    follows = FOLLOWS.get(page_name)
+    if follows:
+        css += f" {TOP} > .st-key-{follows}, {TOP} > :has(.st-key-{follows}) {{ order: 3; }}"
+    return f"<style>{css}</style>"
 
 
 def end(current: registry.Page, share=None) -> None:

@@ -60,6 +60,20 @@ def test_every_pages_point_is_on_the_first_screen_in_presenter_mode(page, entry)
 
 
 @pytest.mark.browser
+def test_chapter_3s_live_charts_appear_under_start_on_the_first_screen(page):
+    """On stage the speaker presses Start (here Replay, the same live charts) and the audience
+    watches the curves grow without anybody scrolling."""
+    open_page(page, f"ch3_finetune?{stage.PARAM}=1")
+    settle(page)
+    page.get_by_role("button", name="Replay", exact=True).click()
+    chart = page.locator('.js-plotly-plot:has-text("Each step: loss and batch accuracy")').first
+    chart.wait_for(timeout=30_000)
+    box = chart.bounding_box()
+    assert 0 <= box["y"] < 720 - 150, box  # its top part, with the first points, on screen
+    assert_no_exception(page)
+
+
+@pytest.mark.browser
 def test_the_arrow_keys_walk_from_home_to_the_closing_page_and_back(page):
     open_page(page, f"?{stage.PARAM}=1")
     total = len(registry.PAGES)
