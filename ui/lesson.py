@@ -251,6 +251,8 @@ def source_line(result: dict, origin: str) -> None:
     where = hardware.describe(result.get("machine") or {})
     if origin.startswith("Measured"):
         origin, when = "Measured here now" + origin.removeprefix("Measured live"), ""
+    elif origin.startswith("Replay"):
+        when = f" {_when(result.get('computed_at'))}"  # a replay says so: never "Recorded" like the shipped file
     else:
         origin, when = "Recorded", f" {_when(result.get('computed_at'))}"
     st.caption(f"**{origin}**{when} on {where} in {duration(result.get('seconds'))} · "

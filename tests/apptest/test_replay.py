@@ -61,7 +61,7 @@ def test_chapter_1_replay_shows_the_recorded_network_on_the_live_charts():
     banner = replay_banner(at)
     assert "AMD" in banner or "cores" in banner  # where it was recorded (core.hardware.describe)
     epochs = recorded["settings"]["epochs"]
-    assert any(f"Done after {epochs:,} epochs: {recorded['result']['right_of_100']}/100 right" in str(s.value)
+    assert any(f"Finished after {epochs:,} epochs: {recorded['result']['right_of_100']}/100 right" in str(s.value)
                for s in at.success)
     assert metrics(at)["Right on 1..100"] == f"{recorded['result']['right_of_100']}%"
     history = [spec for spec in (json.loads(e.proto.spec) for e in at.get("plotly_chart"))
