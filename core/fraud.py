@@ -422,6 +422,16 @@ def cost_curve(scores, y, cost_missed_fraud: float, cost_false_alarm: float,
     return thresholds, missed * cost_missed_fraud + alarms * cost_false_alarm
 
 
+def cheapest_on_slider(scores, y, cost_missed_fraud: float, cost_false_alarm: float, step: float = 0.01) -> float:
+    """The cheapest threshold a slider of this step can be set to. The exact minimum
+    (cheapest_threshold) can sit between two steps, e.g. 0.004 on a slider of 0.01:
+    rounded to 0.00 it would flag every transaction. On a tie, the higher threshold."""
+    points = int(round(1 / step)) + 1
+    thresholds, costs = cost_curve(scores, y, cost_missed_fraud, cost_false_alarm, points=points)
+    best = len(costs) - 1 - int(np.argmin(costs[::-1]))
+    return round(float(thresholds[best]), 6)
+
+
 @dataclass(frozen=True)
 class ThresholdReport:
     """Everything a threshold slider shows, in one call."""

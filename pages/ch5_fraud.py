@@ -12,6 +12,7 @@ from ui.formats import percent
 
 ss = st.session_state
 ROWS, FRAUD_RATE = 20_000, 0.008
+SLIDER_STEP = 0.01  # the threshold slider; its cheapest setting is found on this grid
 MODELS = [m for m in fraud.FRAUD_MODELS if m != "always legit"]
 DEFAULTS = {"ch5_fraud_model": "gradient-boosted trees", "ch5_fraud_weights": False, "ch5_fraud_encoding": "one-hot",
             "ch5_fraud_threshold": 0.5, "ch5_fraud_missed": 500, "ch5_fraud_alarm": 10, "ch5_fraud_seed": 0,
@@ -60,7 +61,7 @@ def show_models(run: fraud.FraudRun, name: str, threshold: float, missed_cost: f
     scores, y = run.scores(name), run.y_test
     report = fraud.threshold_report(scores, y, threshold, missed_cost, alarm_cost)
     cheapest = report.cheapest
-    cheapest_at = round(min(cheapest.threshold, 1.0), 2)
+    cheapest_at = fraud.cheapest_on_slider(scores, y, missed_cost, alarm_cost, step=SLIDER_STEP)
     with knobs:
         st.button(f"Use the cheapest threshold ({cheapest_at:.2f})", key="ch5_fraud_cheapest",
                   icon=":material/savings:", on_click=settings.set_values, args=({"ch5_fraud_threshold": cheapest_at},))
@@ -85,7 +86,7 @@ def show_models(run: fraud.FraudRun, name: str, threshold: float, missed_cost: f
         f"other {run.train_rows:,} ({run.train_frauds} fraud). The interview says a model is \"99% accurate by just "
         "saying that every transaction is legit\", and what it would really care about is \"the precision and the "
         "number of true negatives, true positives, false positives, false negatives\". "
-        f"The cheapest threshold for {name} is **{cheapest_at:.2f}**: {cheapest.confusion.fn} missed frauds "
+        f"The cheapest threshold for {name} is **{cheapest.threshold:.3g}**: {cheapest.confusion.fn} missed frauds "
         f"and {cheapest.confusion.fp} false alarms, {money(cheapest.cost)} in all (measured here).")
 
     pr_col, table_col = st.columns([1, 1.2])
@@ -139,7 +140,7 @@ with knobs:
     name = st.selectbox("Model", MODELS, key="ch5_fraud_model")
     weights = st.toggle("Class weights", key="ch5_fraud_weights",
                         help="On: all the frauds together count as much as all the legit rows together")
-    threshold = st.slider("Threshold: flag at or above this fraud score", 0.0, 1.0, step=0.01,
+    threshold = st.slider("Threshold: flag at or above this fraud score", 0.0, 1.0, step=SLIDER_STEP,
                           key="ch5_fraud_threshold")
     cost_left, cost_right = st.columns(2)
     missed_cost = cost_left.number_input("A missed fraud costs $", 0, 100_000, step=50, key="ch5_fraud_missed")

@@ -80,9 +80,11 @@ def fraud_confusion(confusion) -> go.Figure:
     """The 2 x 2 table of one threshold: rows what happened, columns what the model said."""
     z = [[confusion.tn, confusion.fp], [confusion.fn, confusion.tp]]
     names = [["let through", "false alarm"], ["missed", "caught"]]
+    shade = [[math.log1p(v) for v in row] for row in z]
     fig = go.Figure(go.Heatmap(
-        z=[[math.log1p(v) for v in row] for row in z], x=["said legit", "said fraud"], y=["legit", "fraud"],
-        colorscale="Blues", showscale=False, text=[[f"{names[i][j]}<br>{z[i][j]:,}" for j in range(2)] for i in range(2)],
+        z=shade, x=["said legit", "said fraud"], y=["legit", "fraud"],
+        # The darkest cell stays a mid blue, so its dark number is readable from the back row.
+        colorscale="Blues", zmin=0, zmax=1.8 * max(max(row) for row in shade) or 1, showscale=False, text=[[f"{names[i][j]}<br>{z[i][j]:,}" for j in range(2)] for i in range(2)],
         texttemplate="%{text}", textfont=dict(size=17), hoverinfo="skip"))
     fig.update_yaxes(autorange="reversed", title="what it really was")
     fig.update_xaxes(title="what the model said", side="bottom")

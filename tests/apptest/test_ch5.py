@@ -238,8 +238,8 @@ def test_the_cheapest_threshold_shown_is_the_brute_force_minimum_and_the_slider_
     best = brute_force_cheapest(scores, y, 500.0, 10.0)
     page = " ".join(texts(at, "markdown"))
     assert f"${best:,.0f} in all" in page
-    choice = fraud.cheapest_threshold(scores, y, 500.0, 10.0)
-    assert f"Use the cheapest threshold ({min(choice.threshold, 1.0):.2f})" in [b.label for b in at.button]
+    on_slider = fraud.cheapest_on_slider(scores, y, 500.0, 10.0, step=0.01)
+    assert f"Use the cheapest threshold ({on_slider:.2f})" in [b.label for b in at.button]
 
     at.slider(key="ch5_fraud_threshold").set_value(0.2).run()
     cost_at_02 = fraud.confusion_at(scores, y, 0.2).cost(500, 10)
@@ -248,7 +248,11 @@ def test_the_cheapest_threshold_shown_is_the_brute_force_minimum_and_the_slider_
     assert metrics(at)["cost here"] == f"${fraud.confusion_at(scores, y, 0.2).cost(500, 100):,.0f}"
     at.button(key="ch5_fraud_cheapest").click().run()
     moved = at.slider(key="ch5_fraud_threshold").value
-    assert moved == round(min(fraud.cheapest_threshold(scores, y, 500.0, 100.0).threshold, 1.0), 2)
+    # The button moves the slider to its cheapest setting: no 0.01 step of it costs less (the
+    # exact minimum may sit between steps; rounding that to 0.00 would flag every transaction).
+    grid_costs = [fraud.confusion_at(scores, y, t / 100).cost(500, 100) for t in range(101)]
+    assert metrics(at)["cost here"] == f"${min(grid_costs):,.0f}"
+    assert moved == fraud.cheapest_on_slider(scores, y, 500.0, 100.0, step=0.01)
 
 
 def test_encoding_choice_shows_one_hot_columns_or_one_number_per_category():

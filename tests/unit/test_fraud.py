@@ -179,3 +179,16 @@ def test_allow_review_block_bands_split_every_transaction_once(run):
     assert list(fraud.decide([0.1, 0.5, 0.9], 0.2, 0.8)) == ["allow", "review", "block"]
     with pytest.raises(FraudError, match=r"\.$"):
         fraud.decide(scores, 0.9, 0.2)
+
+
+def test_the_cheapest_slider_setting_is_the_cheapest_step_not_the_rounded_exact_minimum():
+    # Exact minimum at 0.004: rounded to the slider's 0.00 it would flag every transaction.
+    scores = np.array([0.001] * 1000 + [0.004, 0.005, 0.9])
+    y = np.array([False] * 1000 + [True, True, True])
+    exact = fraud.cheapest_threshold(scores, y, 500, 10)
+    assert exact.threshold == pytest.approx(0.004)
+    on_slider = fraud.cheapest_on_slider(scores, y, 500, 10, step=0.01)
+    costs = {t / 100: fraud.confusion_at(scores, y, t / 100).cost(500, 10) for t in range(101)}
+    assert fraud.confusion_at(scores, y, on_slider).cost(500, 10) == min(costs.values())
+    assert fraud.confusion_at(scores, y, 0.0).cost(500, 10) > min(costs.values())  # what 0.00 would cost
+    assert on_slider == max(t for t, c in costs.items() if c == min(costs.values()))  # ties: the higher one
