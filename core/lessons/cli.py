@@ -23,6 +23,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from core import models, recording
+from core.finetune.config import FinetuneError
 from core.lessons.base import LessonError, now
 from core.lessons.registry import EXPERIMENTS, experiment, summary_line
 from core.lessons.results import ResultsFileError, load_results, merged, save_results
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                         recorder.on_step(progress)
 
                 result = chosen.run(settings, on_progress=on_progress)
-            except (LessonError, models.ModelUnavailable) as error:
+            except (LessonError, models.ModelUnavailable, FinetuneError) as error:
                 print(f"{key}: {error}", file=sys.stderr)
                 return 2
             print(f"    {result['seconds']:.1f} s  {summary_line(result)}", flush=True)

@@ -196,7 +196,8 @@ def test_the_finetune_cli_records_its_reports_and_scores(tiny_bert_dir, tmp_path
 
 def test_the_lessons_cli_records_each_experiment(tiny_bert_dir, tmp_path):
     code = lessons.main(["run", "label_noise", "--record-dir", str(tmp_path), "--set", f"model_id={tiny_bert_dir}",
-                         "--set", "per_label=2", "--set", "epochs=1", "--set", "noise_levels=0,0.5"])
+                         "--set", "per_label=4", "--set", "epochs=1", "--set", "noise_levels=0,0.5",
+                         "--seeds", "1"])
     assert code == 0
     loaded = recording.load_recording(tmp_path / "lesson-label_noise.json")
     final = recording.Replay(loaded, speed=math.inf).snapshot()
