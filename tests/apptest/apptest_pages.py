@@ -1,5 +1,6 @@
 """Opening a page of the app the way a visitor does: app.py first, then the page."""
 
+import json
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -20,3 +21,12 @@ def uploader(at: AppTest, key: str):
     found = [w for w in at.get("file_uploader") if str(w.key or "").startswith(key)]
     assert len(found) == 1, [w.key for w in at.get("file_uploader")]
     return found[0]
+
+
+def chart(at: AppTest, title_start: str) -> dict:
+    """The plotly figure on the page whose title starts with `title_start`."""
+    for element in at.get("plotly_chart"):
+        spec = json.loads(element.proto.spec)
+        if spec["layout"].get("title", {}).get("text", "").startswith(title_start):
+            return spec
+    raise AssertionError(f"no chart titled '{title_start}…' on the page")

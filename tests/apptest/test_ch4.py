@@ -6,18 +6,10 @@ that isn't here all end in a clear message with nothing lost."""
 import json
 
 import pytest
-from apptest_pages import open_page
+from apptest_pages import chart, open_page
 from streamlit.testing.v1 import AppTest
 
 from core import lessons
-
-
-def chart(at: AppTest, title_start: str) -> dict:
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        if spec["layout"].get("title", {}).get("text", "").startswith(title_start):
-            return spec
-    raise AssertionError(f"no chart titled '{title_start}…' on the page")
 
 
 def captions(at: AppTest) -> str:

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 import pytest
-from apptest_pages import open_page, uploader
+from apptest_pages import chart, open_page, uploader
 from streamlit.testing.v1 import AppTest
 
 from core import compete, fraud, rules
@@ -23,14 +23,6 @@ def texts(at: AppTest, kind: str) -> list[str]:
 
 def metrics(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-def chart(at: AppTest, title_start: str) -> dict:
-    for element in at.get("plotly_chart"):
-        spec = json.loads(element.proto.spec)
-        if spec["layout"].get("title", {}).get("text", "").startswith(title_start):
-            return spec
-    raise AssertionError(f"no chart titled '{title_start}…'")
 
 
 TABLE_COLUMNS = {"ch5_rules_breaks": "rules said", "ch5_compete_table": "ms / prediction",
