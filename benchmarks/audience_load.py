@@ -1,23 +1,24 @@
 """The speaker is never starved: a room of visitors on one server while the
 presenter-key holder runs the demo fine-tune.
 
-In one `streamlit run` server on loopback (with PRESENTER_KEY set), driven by
-Playwright tabs in Debian's Chromium:
+In one `streamlit run` server on loopback (with PRESENTER_KEY set):
 
-1. the speaker (a tab opened with ?speaker=KEY) runs the chapter 3 demo once to
-   warm up, then once more, timed: the time alone;
+1. the speaker (a Playwright tab in Debian's Chromium, opened with ?speaker=KEY)
+   runs the chapter 3 demo once to warm up, then once more, timed: the time alone;
 2. V visitors keep opening light pages (home, chapter 1, the tokenizer, chapter 4's
-   precomputed lessons), one navigation every fraction of a second round the room,
-   and F visitors sit on chapter 3; the speaker presses Start and the F visitors
+   precomputed lessons), each its next page every `--think` seconds, and F visitors
+   (browser tabs) sit on chapter 3; the speaker presses Start and the F visitors
    press Start right after: the speaker's time in the crowd, then every visitor's
    fine-tune to its end;
 3. the same again with the F visitors pressing Start first: the speaker's job
    goes to the head of the line but waits for the one already running.
 
-The browser's processes run at nice 19 and the server at the caller's priority:
-on a stage the visitors' browsers are on their own machines, here they share the
-server's two cores (unniced, 14 tabs took 87 of 137 CPU seconds during the
-speaker's run). The CPU seconds of server, browser and machine are printed.
+The V light-page visitors are websocket clients (benchmarks/ws_room.py): each a
+session of its own speaking the browser's protocol, so the server does all the
+work 30 tabs would ask of it, without 30 browsers' rendering on the same two
+cores. The room and the browser run at nice 19, the server at the caller's
+priority: on a stage the visitors' devices are their own. The CPU seconds of
+server, browser and machine are printed.
 
 The speaker's times are the page's own timer (the fine-tune's running time on the
 server, whole seconds); click-to-results wall times are printed beside them.
@@ -33,10 +34,12 @@ server's log. Case 3 is printed too, as measured.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -46,38 +49,26 @@ from audience import (ROOT, FINETUNE_PAGE, Server, browser_in_the_background, ex
 from playwright.sync_api import sync_playwright
 
 KEY = "benchmark-speaker-key"
-LIGHT_PAGES = ["", "ch1_multiplication", "ch1_confidence", "ch2_tokenizer", "ch4_batch", "ch4_noise",
-               "ch4_fitting", "ch2_onehot"]
 TARGET_RATIO, TARGET_PEAK_MB = 1.5, 2700
 
 
 class Room:
-    """The light-page visitors: each tab moves to its next page in turn, without
-    waiting for it to load (the server renders many at once, as with a real room)."""
+    """The light-page visitors: benchmarks/ws_room.py in a subprocess at nice 19, each
+    visitor a websocket session of its own asking for its next page every `think_s`."""
 
-    def __init__(self, browser, url: str, visitors: int, think_s: float):
-        self.tabs = [projector_tab(browser, url, timeout_ms=120_000) for _ in range(visitors)]
-        self.gap_s = think_s / max(1, visitors)  # each visitor reads a page for think_s, then clicks on
-        self.last = 0.0
-        self.turns = itertools.cycle(range(visitors)) if visitors else None
-        self.pages = [itertools.cycle(LIGHT_PAGES[i % len(LIGHT_PAGES):] + LIGHT_PAGES[:i % len(LIGHT_PAGES)])
-                      for i in range(visitors)]
-        self.url, self.navigations = url, 0
+    def __init__(self, url: str, visitors: int, think_s: float):
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "ws_room.py"), "--url", url, "--visitors", str(visitors),
+             "--think", str(think_s), "--seconds", "3600"],
+            stdout=subprocess.PIPE, text=True, preexec_fn=lambda: os.nice(19))
+        self.visitors = visitors
 
-    def step(self, force: bool = False) -> None:
-        if self.turns is None or (not force and time.time() - self.last < self.gap_s):
-            return
-        self.last = time.time()
-        i = next(self.turns)
-        self.tabs[i].goto(f"{self.url}/{next(self.pages[i])}", wait_until="commit")
-        self.navigations += 1
-
-    def exceptions(self) -> list[str]:
-        found = []
-        for tab in self.tabs:
-            wait_idle(tab, timeout=30)
-            found += exceptions_on(tab)
-        return found
+    def stop(self) -> dict:
+        """Stop browsing; the room's figures (page visits, render times, exceptions)."""
+        self.process.send_signal(signal.SIGTERM)
+        out, _ = self.process.communicate(timeout=180)
+        lines = out.strip().splitlines()
+        return json.loads(lines[-1]) if lines else {"exceptions": ["the room printed nothing"]}
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
@@ -127,7 +118,7 @@ def main() -> int:
     args = parser.parse_args()
 
     server = Server("audience-server.log", PRESENTER_KEY=KEY)
-    problems, figures, began = [], {}, time.time()
+    problems, figures, began, room = [], {}, time.time(), None
     try:
         with sync_playwright() as p:
             browser = launch_chromium(p)
@@ -141,13 +132,12 @@ def main() -> int:
             print(f"speaker alone: {alone:.0f} s by the page's timer ({alone_wall:.1f} s click to results); RSS {server.rss_mb():.0f} MB",
                   flush=True)
 
-            room = Room(browser, server.url, args.visitors, args.think)
             finetuners = [projector_tab(browser, server.url, timeout_ms=120_000) for _ in range(args.finetuners)]
             for tab in finetuners:
                 open_page(tab, FINETUNE_PAGE)
             browser_in_the_background(server.process.pid)
-            for _ in range(len(room.tabs)):
-                room.step(force=True)  # everyone in the room has a page open before the speaker starts
+            room = Room(server.url, args.visitors, args.think)
+            speaker.wait_for_timeout(int((args.think + 5) * 1000))  # everyone in the room has a page open
 
             def crowd_presses_start():
                 # The speaker's job has the slot before the crowd's clicks arrive ("right after").
@@ -158,11 +148,10 @@ def main() -> int:
                     speaker.wait_for_timeout(100)
                 for tab in finetuners:
                     start_finetune(tab)
-                    room.step()
 
             cpu_before = cpu_seconds(server.process.pid)
             browser_in_the_background(server.process.pid)
-            crowd_wall = timed_run(speaker, 3, meanwhile=room.step, before_wait=crowd_presses_start)
+            crowd_wall = timed_run(speaker, 3, before_wait=crowd_presses_start)
             crowd = page_seconds(speaker)
             figures.update(speaker_in_crowd_s=crowd, speaker_in_crowd_wall_s=round(crowd_wall, 1))
             cpu_after = cpu_seconds(server.process.pid)
@@ -172,27 +161,32 @@ def main() -> int:
                   f"RSS {server.rss_mb():.0f} MB; CPU seconds meanwhile {figures['cpu_s_during_speaker_run']} "
                   f"({os.cpu_count()} CPUs)", flush=True)
             for tab in finetuners:
-                wait_finetune(tab, 1, meanwhile=room.step)
+                wait_finetune(tab, 1)
                 problems += exceptions_on(tab)
-            print(f"every visitor's fine-tune ended; {room.navigations} light-page visits so far; "
-                  f"RSS {server.rss_mb():.0f} MB", flush=True)
+            print(f"every visitor's fine-tune ended; RSS {server.rss_mb():.0f} MB", flush=True)
 
             # Case 3: the crowd presses Start first, the speaker a moment later.
             for tab in finetuners:
                 start_finetune(tab)
-                room.step()
-            late = timed_run(speaker, 4, meanwhile=room.step)
+            late = timed_run(speaker, 4)
             figures["speaker_after_crowd_wall_s"] = round(late, 1)
             print(f"speaker pressing Start after the {args.finetuners} visitors: {late:.1f} s click to results = "
                   f"{late / alone_wall:.2f}x alone, click to results (a visitor's run may be going; the others "
                   "wait behind the speaker)", flush=True)
             for tab in finetuners:
-                wait_finetune(tab, 2, meanwhile=room.step)
+                wait_finetune(tab, 2)
                 problems += exceptions_on(tab)
-            problems += room.exceptions() + exceptions_on(speaker)
-            figures["light_page_visits"] = room.navigations
+            browsing = room.stop()
+            room = None
+            problems += browsing["exceptions"] + browsing["dropped"] + exceptions_on(speaker)
+            figures["room"] = {k: v for k, v in browsing.items() if k not in ("exceptions", "dropped")}
+            print(f"the room: {browsing['page_visits']} light-page visits in {browsing['seconds']} s, render "
+                  f"p50 {browsing['render_p50_s']} s / p95 {browsing['render_p95_s']} s / max "
+                  f"{browsing['render_max_s']} s, {browsing['timeouts']} timed out", flush=True)
             browser.close()
     finally:
+        if room is not None:
+            room.process.kill()
         problems += server.tracebacks()
         peak = server.peak_mb()
         server.stop()

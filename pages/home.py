@@ -24,5 +24,6 @@ for chapter in registry.CHAPTERS:
 
 st.caption(
     "Built with Streamlit, PyTorch and Hugging Face Transformers. The default model is all-MiniLM-L6-v2, "
-    "a 6-layer BERT that ships with the app, so the demo needs no wifi."
+    "a 6-layer BERT that ships with the app, so the demo needs no wifi. "
+    "Presenting this? Run **Pre-flight** (in the sidebar, under Start) in the hour before the talk."
 )

@@ -17,11 +17,10 @@ What it leaves in st.session_state:
 
 from __future__ import annotations
 
-import gc
-
 import streamlit as st
 
 from core import jobs
+from core.memory import give_back_freed_memory
 from core.trained import TrainedModel
 
 ss = st.session_state
@@ -57,9 +56,10 @@ def finetune_ended() -> None:
         ss["finetuned"] = TrainedModel.from_result(result, name=job.meta["name"])
         ss.pop("ch3_loaded", None)
         # The previous model (~90 MB) is garbage now, but held in reference cycles until the
-        # collector happens to run: free it here, or memory see-saws by a model per run.
+        # collector happens to run, and its pages kept by the allocator after that: free it
+        # here and hand the pages back, or memory see-saws by a model or two per run.
         del result, snap
-        gc.collect()
+        give_back_freed_memory()
 
 
 def how_it_ended(result, learned: bool, stop_reason: str | None = None) -> tuple[str, str] | None:

@@ -14,6 +14,6 @@ def prev_next(current: registry.Page) -> None:
     previous, following = registry.before(current), registry.after(current)
     if previous is not None:
         back.page_link(previous.path, label=f"Prev: {previous.title}", icon=":material/arrow_back:")
-    here.caption(f"page {registry.position(current)} of {len(registry.PAGES)}")
+    here.caption(registry.place(current))
     if following is not None:
         onward.page_link(following.path, label=f"Next: {following.title}", icon=":material/arrow_forward:")

@@ -16,6 +16,7 @@ class Page:
     icon: str          # a Material icon: it ships with Streamlit's font, so it renders offline
     chapter: str
     light: bool = True  # renders without importing torch, transformers or scikit-learn
+    on_path: bool = True  # on the talk's path: Prev / Next and the arrow keys lead through it
 
     @property
     def name(self) -> str:
@@ -58,7 +59,8 @@ CHAPTERS = (START, CH1, CH2, CH3, CH4, CH5, CH6, END)
 # In the order the talk tells it: Next on each page leads to the line below it.
 PAGES = (
     Page("pages/home.py", "FizzBuzz to BERT", ":material/home:", START.title),
-    Page("pages/preflight.py", "Pre-flight", ":material/flight_takeoff:", START.title),
+    # The hour before the talk, not part of it: in the sidebar, skipped by Next.
+    Page("pages/preflight.py", "Pre-flight", ":material/flight_takeoff:", START.title, on_path=False),
     Page("pages/ch1_multiplication.py", "Multiplication", ":material/close:", CH1.title),
     Page("pages/ch1_confidence.py", "Confidence and error", ":material/percent:", CH1.title),
     Page("pages/ch1_learning.py", "Learning is search", ":material/landscape:", CH1.title),
@@ -102,19 +104,31 @@ def page(path: str) -> Page:
     raise KeyError(f"{path} is not in ui/registry.py")
 
 
-def position(entry: Page) -> int:
-    """1 for the home page, len(PAGES) for the last."""
-    return PAGES.index(entry) + 1
+# The pages the talk walks through, in order (every page but the speaker's own checks).
+PATH = tuple(entry for entry in PAGES if entry.on_path)
+
+
+def position(entry: Page) -> int | None:
+    """1 for the home page, len(PATH) for the last; None for a page off the path."""
+    return PATH.index(entry) + 1 if entry.on_path else None
+
+
+def place(entry: Page) -> str:
+    """Where a page sits in the talk, as its header and footer say it: 'page 3 of 26'."""
+    number = position(entry)
+    return f"page {number} of {len(PATH)}" if number else "before the talk: not on its path"
 
 
 def before(entry: Page) -> Page | None:
-    index = PAGES.index(entry)
-    return PAGES[index - 1] if index > 0 else None
+    """The page Prev leads to: the path's page before this one (for a page off the
+    path, the last path page listed above it)."""
+    earlier = [e for e in PAGES[:PAGES.index(entry)] if e.on_path]
+    return earlier[-1] if earlier else None
 
 
 def after(entry: Page) -> Page | None:
-    index = PAGES.index(entry)
-    return PAGES[index + 1] if index + 1 < len(PAGES) else None
+    later = [e for e in PAGES[PAGES.index(entry) + 1:] if e.on_path]
+    return later[0] if later else None
 
 
 def pages_of(chapter: Chapter) -> list[Page]:

@@ -129,7 +129,7 @@ def header(current: registry.Page):
                                                                vertical_alignment="center")
         back.button("Prev", key="stage_prev", icon=":material/arrow_back:", disabled=previous is None,
                     on_click=go_to, args=(previous,), width="stretch", shortcut="Left")
-        here.markdown(f"page {registry.position(current)} of {len(registry.PAGES)}")
+        here.markdown(registry.place(current))
         onward.button("Next", key="stage_next", icon=":material/arrow_forward:", disabled=following is None,
                       on_click=go_to, args=(following,), type="primary", width="stretch",
                       shortcut="Right")

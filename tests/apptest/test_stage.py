@@ -31,22 +31,33 @@ def test_every_page_in_presenter_mode_has_prev_next_and_next_leads_on(entry):
     assert buttons["stage_prev"].disabled == (registry.before(entry) is None)
     assert buttons["stage_next"].disabled == (registry.after(entry) is None)
     assert buttons["stage_reset"].label == "Reset to the talk's defaults"
-    here = f"page {registry.position(entry)} of {len(registry.PAGES)}"
-    assert here in [m.value for m in at.markdown]
+    assert registry.place(entry) in [m.value for m in at.markdown]
     assert not [link for link in at.get("page_link") if link.proto.label.startswith(("Prev:", "Next:"))]  # no footer
     following = registry.after(entry)
     if following is not None:
         at.button(key="stage_next").click().run()
         assert not at.exception, [e.value for e in at.exception]
-        there = f"page {registry.position(following)} of {len(registry.PAGES)}"
-        assert there in [m.value for m in at.markdown]
+        assert registry.place(following) in [m.value for m in at.markdown]
         assert at.query_params[stage.PARAM] in ("1", ["1"])
+
+
+def test_the_speakers_pre_flight_is_in_the_sidebar_but_never_on_the_talks_path():
+    at = presenting()
+    at.button(key="stage_next").click().run()                       # home -> chapter 1, not pre-flight
+    assert at.title[0].value.startswith("A neural network is multiplication")
+    assert "page 2 of" in " ".join(m.value for m in at.markdown)
+    at = presenting("preflight")                                    # reached from the sidebar
+    assert at.title[0].value == "Pre-flight"
+    assert "before the talk: not on its path" in [m.value for m in at.markdown]
+    at.button(key="stage_next").click().run()
+    assert at.title[0].value.startswith("A neural network is multiplication")
+    assert registry.PAGES[1].name == "preflight" and registry.PAGES[1] not in registry.PATH
 
 
 def test_prev_goes_back():
     at = presenting("ch1_confidence")
     at.button(key="stage_prev").click().run()
-    assert "page 3 of" in " ".join(m.value for m in at.markdown)
+    assert "page 2 of" in " ".join(m.value for m in at.markdown)
     assert at.title[0].value.startswith("A neural network is multiplication")
 
 

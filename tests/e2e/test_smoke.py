@@ -19,12 +19,12 @@ def test_page_opens_without_exception(page, url_path):
 
 @pytest.mark.browser
 def test_next_walks_the_whole_story_from_home_to_the_last_page(page):
-    """One linear path: from the home page, Next alone reaches every page in registry order."""
+    """One linear path: from the home page, Next alone reaches every page of the talk in registry order."""
     open_page(page, "")
-    for entry in registry.PAGES[1:]:
+    for entry in registry.PATH[1:]:
         page.get_by_role("link", name=f"Next: {entry.title}").click()
         page.wait_for_url(f"**/{entry.name}")
-        page.get_by_text(f"page {registry.position(entry)} of {len(registry.PAGES)}").wait_for()
+        page.get_by_text(registry.place(entry)).wait_for()
     assert_no_exception(page)
 
 
