@@ -46,11 +46,13 @@ def build_navigation():
     return sections, entries
 
 
-harvest.collect_finished_jobs()
-live.is_speaker()  # ?speaker=KEY is read on whichever page the speaker opens first
-sections, entries = build_navigation()
-current = st.navigation(sections)
-entry = entries.get(id(current), registry.HOME)
-share = stage.begin(entry)
-current.run()
-stage.end(entry, share)
+# ?speaker=KEY is read on whichever page the speaker opens first; while the speaker's
+# fine-tune runs, everyone else's page runs take turns (ui/live.speaker_first).
+with live.speaker_first():
+    harvest.collect_finished_jobs()
+    sections, entries = build_navigation()
+    current = st.navigation(sections)
+    entry = entries.get(id(current), registry.HOME)
+    share = stage.begin(entry)
+    current.run()
+    stage.end(entry, share)

@@ -4,12 +4,13 @@ presenter-key holder runs the demo fine-tune.
 In one `streamlit run` server on loopback (with PRESENTER_KEY set):
 
 1. the speaker (a Playwright tab in Debian's Chromium, opened with ?speaker=KEY)
-   runs the chapter 3 demo once to warm up, then once more, timed: the time alone;
+   runs the chapter 3 demo once to warm up, then `--rounds` times more, timed:
+   the time alone;
 2. V visitors keep opening light pages (home, chapter 1, the tokenizer, chapter 4's
    precomputed lessons), each its next page every `--think` seconds, and F visitors
    (browser tabs) sit on chapter 3; the speaker presses Start and the F visitors
    press Start right after: the speaker's time in the crowd, then every visitor's
-   fine-tune to its end;
+   fine-tune to its end; `--rounds` rounds of this, and the medians compared;
 3. the same again with the F visitors pressing Start first: the speaker's job
    goes to the head of the line but waits for the one already running.
 
@@ -38,14 +39,14 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from audience import (ROOT, FINETUNE_PAGE, Server, browser_in_the_background, exceptions_on, finetune_finished,
-                      launch_chromium, open_page, page_time_s, projector_tab, start_finetune, wait_finetune,
-                      wait_idle)
+                      launch_chromium, open_page, page_time_s, projector_tab, start_finetune, wait_finetune)
 from playwright.sync_api import sync_playwright
 
 KEY = "benchmark-speaker-key"
@@ -115,6 +116,8 @@ def main() -> int:
     parser.add_argument("--finetuners", type=int, default=5, help="visitors who start a fine-tune")
     parser.add_argument("--think", type=float, default=10.0,
                         help="seconds each light-page visitor spends on a page before the next click")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="timed speaker runs alone, and rounds with the crowd (medians are compared)")
     args = parser.parse_args()
 
     server = Server("audience-server.log", PRESENTER_KEY=KEY)
@@ -126,11 +129,15 @@ def main() -> int:
             browser_in_the_background(server.process.pid)
             open_page(speaker, f"{FINETUNE_PAGE}?speaker={KEY}")
             timed_run(speaker, 1)  # warm-up: imports torch and transformers, loads the model
-            alone_wall = timed_run(speaker, 2)
-            alone = page_seconds(speaker)
-            figures.update(speaker_alone_s=alone, speaker_alone_wall_s=round(alone_wall, 1))
-            print(f"speaker alone: {alone:.0f} s by the page's timer ({alone_wall:.1f} s click to results); RSS {server.rss_mb():.0f} MB",
-                  flush=True)
+            run = 1
+            alone, alone_wall = [], []
+            for _ in range(args.rounds):
+                run += 1
+                alone_wall.append(timed_run(speaker, run))
+                alone.append(page_seconds(speaker))
+            figures.update(speaker_alone_s=alone, speaker_alone_wall_s=[round(w, 1) for w in alone_wall])
+            print(f"speaker alone: {alone} s by the page's timer ({[round(w, 1) for w in alone_wall]} s click to "
+                  f"results); RSS {server.rss_mb():.0f} MB", flush=True)
 
             finetuners = [projector_tab(browser, server.url, timeout_ms=120_000) for _ in range(args.finetuners)]
             for tab in finetuners:
@@ -143,38 +150,43 @@ def main() -> int:
                 # The speaker's job has the slot before the crowd's clicks arrive ("right after").
                 running = speaker.get_by_text(re.compile(r"^(Step \d+ of \d+|Loading the pretrained model)"))
                 for _ in range(600):
-                    if running.count() or finetune_finished(speaker, 3):
+                    if running.count() or finetune_finished(speaker, run):
                         break
                     speaker.wait_for_timeout(100)
                 for tab in finetuners:
                     start_finetune(tab)
 
-            cpu_before = cpu_seconds(server.process.pid)
-            browser_in_the_background(server.process.pid)
-            crowd_wall = timed_run(speaker, 3, before_wait=crowd_presses_start)
-            crowd = page_seconds(speaker)
-            figures.update(speaker_in_crowd_s=crowd, speaker_in_crowd_wall_s=round(crowd_wall, 1))
-            cpu_after = cpu_seconds(server.process.pid)
-            figures["cpu_s_during_speaker_run"] = {k: round(cpu_after[k] - cpu_before[k]) for k in cpu_after}
-            print(f"speaker with {args.visitors} visitors browsing and {args.finetuners} fine-tunes queued behind: "
-                  f"{crowd:.0f} s by the page's timer ({crowd_wall:.1f} s click to results) = {crowd / alone:.2f}x alone; "
-                  f"RSS {server.rss_mb():.0f} MB; CPU seconds meanwhile {figures['cpu_s_during_speaker_run']} "
-                  f"({os.cpu_count()} CPUs)", flush=True)
-            for tab in finetuners:
-                wait_finetune(tab, 1)
-                problems += exceptions_on(tab)
-            print(f"every visitor's fine-tune ended; RSS {server.rss_mb():.0f} MB", flush=True)
+            crowd, crowd_wall, cpu = [], [], []
+            for round_number in range(1, args.rounds + 1):
+                run += 1
+                cpu_before = cpu_seconds(server.process.pid)
+                browser_in_the_background(server.process.pid)
+                crowd_wall.append(timed_run(speaker, run, before_wait=crowd_presses_start))
+                crowd.append(page_seconds(speaker))
+                cpu_after = cpu_seconds(server.process.pid)
+                cpu.append({k: round(cpu_after[k] - cpu_before[k]) for k in cpu_after})
+                print(f"round {round_number}: speaker with {args.visitors} visitors browsing and {args.finetuners} "
+                      f"fine-tunes queued behind: {crowd[-1]:.0f} s by the page's timer ({crowd_wall[-1]:.1f} s click "
+                      f"to results); RSS {server.rss_mb():.0f} MB; CPU seconds meanwhile {cpu[-1]} "
+                      f"({os.cpu_count()} CPUs)", flush=True)
+                for tab in finetuners:
+                    wait_finetune(tab, round_number)
+                    problems += exceptions_on(tab)
+                print(f"round {round_number}: every visitor's fine-tune ended; RSS {server.rss_mb():.0f} MB", flush=True)
+            figures.update(speaker_in_crowd_s=crowd, speaker_in_crowd_wall_s=[round(w, 1) for w in crowd_wall],
+                           cpu_s_during_speaker_runs=cpu)
 
             # Case 3: the crowd presses Start first, the speaker a moment later.
             for tab in finetuners:
                 start_finetune(tab)
-            late = timed_run(speaker, 4)
+            run += 1
+            late = timed_run(speaker, run)
             figures["speaker_after_crowd_wall_s"] = round(late, 1)
             print(f"speaker pressing Start after the {args.finetuners} visitors: {late:.1f} s click to results = "
-                  f"{late / alone_wall:.2f}x alone, click to results (a visitor's run may be going; the others "
-                  "wait behind the speaker)", flush=True)
+                  f"{late / statistics.median(alone_wall):.2f}x alone, click to results (a visitor's run may be "
+                  "going; the others wait behind the speaker)", flush=True)
             for tab in finetuners:
-                wait_finetune(tab, 2)
+                wait_finetune(tab, args.rounds + 1)
                 problems += exceptions_on(tab)
             browsing = room.stop()
             room = None
@@ -190,10 +202,15 @@ def main() -> int:
         problems += server.tracebacks()
         peak = server.peak_mb()
         server.stop()
-    ratio = figures.get("speaker_in_crowd_s", float("inf")) / figures.get("speaker_alone_s", 1)
+    def ratio_of(key: str) -> float:
+        crowd, alone = figures.get(f"speaker_in_crowd{key}"), figures.get(f"speaker_alone{key}")
+        return statistics.median(crowd) / statistics.median(alone) if crowd and alone else float("inf")
+
+    ratio = ratio_of("_s")
     ok = ratio <= TARGET_RATIO and peak <= TARGET_PEAK_MB and not problems
-    summary = {"visitors": args.visitors, "finetuners": args.finetuners, **figures,
-               "speaker_ratio": round(ratio, 2), "peak_rss_mb": round(peak), "exceptions": problems,
+    summary = {"visitors": args.visitors, "finetuners": args.finetuners, "think_s": args.think,
+               "rounds": args.rounds, **figures,
+               "speaker_ratio": round(ratio, 2), "speaker_ratio_wall": round(ratio_of("_wall_s"), 2), "peak_rss_mb": round(peak), "exceptions": problems,
                "minutes": round((time.time() - began) / 60, 1),
                "targets": f"ratio <= {TARGET_RATIO}, peak <= {TARGET_PEAK_MB} MB, no exception", "met": ok}
     print(json.dumps(summary, indent=1))

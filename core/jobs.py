@@ -38,6 +38,7 @@ import os
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -150,6 +151,10 @@ class JobQueue:
     def running_count(self) -> int:
         with self._changed:
             return len(self._running)
+
+    def presenter_running(self) -> bool:
+        with self._changed:
+            return any(job.priority for job in self._running)
 
     def waiting_count(self) -> int:
         with self._changed:
@@ -356,6 +361,8 @@ class Job:
             # session's previous job and model): let it go as soon as it's done.
             self._work = None
             self._queue.release(self)
+            if self.priority:
+                page_turns().presenter_may_have_ended()
 
 
 def describe_error(error: BaseException) -> str:
@@ -418,6 +425,115 @@ def queue_for(kind: str) -> JobQueue:
         if kind not in _queues:
             _queues[kind] = JobQueue(slots_for(kind))
         return _queues[kind]
+
+
+def presenter_job_running() -> bool:
+    """True while a job of the presenter's (priority=True) runs in any line."""
+    with _queues_lock:
+        queues = list(_queues.values())
+    return any(queue.presenter_running() for queue in queues)
+
+
+# Queues bound the heavy work, but thirty visitors clicking through light pages still ask
+# for a script run each, and enough of them starve the speaker's fine-tune: of CPU, and of
+# the GIL, which its thread gives up at every torch kernel and then waits up to 5 ms to get
+# back from a page run (measured: 30 visitors opening a page every 2 s made the demo
+# fine-tune 18x slower; letting them through one at a time, still 6x). So while a
+# presenter's job runs, the other visitors' page runs go one at a time and together use
+# at most PAGE_TURN_SHARE of the time: after a run of d seconds the next waits
+# d * (1 / share - 1) (asleep, holding no GIL). PAGE_TURN_GRACE_SECONDS after the
+# presenter's job ends (time for the speaker's page to draw the results first), everyone
+# waiting goes at once; nobody waits more than PAGE_TURN_WAIT_SECONDS (slow, never stuck).
+PAGE_TURN_SHARE = 0.25
+PAGE_TURN_GRACE_SECONDS = 3.0
+PAGE_TURN_WAIT_SECONDS = 30.0
+
+
+class PageTurns:
+    """One page run at a time, for the visitors who are not the presenter, while the
+    presenter's job runs; see page_run_turn."""
+
+    def __init__(self, share: float = PAGE_TURN_SHARE, presenter_running: Callable[[], bool] | None = None,
+                 grace_seconds: float = PAGE_TURN_GRACE_SECONDS):
+        self.share, self.grace_seconds = share, grace_seconds
+        self._running = presenter_running or presenter_job_running
+        self._changed = threading.Condition()
+        self._busy = False
+        self._next_start = 0.0
+        self._ended_at = float("-inf")
+
+    def gating(self) -> bool:
+        """The presenter's job runs, or ended less than the grace period ago."""
+        return self._running() or time.monotonic() - self._ended_at < self.grace_seconds
+
+    def presenter_may_have_ended(self) -> None:
+        """Called when a priority job ends: if it was the last, whoever waits goes once the
+        grace period is over."""
+        if self._running():
+            return
+        with self._changed:
+            self._ended_at = time.monotonic()
+        wake = threading.Timer(self.grace_seconds, self._wake_everyone)
+        wake.daemon = True
+        wake.start()
+
+    def _wake_everyone(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def _take(self, deadline: float) -> bool:
+        """Wait for the turn; False if the presenter's job ended or the deadline passed first."""
+        with self._changed:
+            while self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.gating():
+                    return False
+                self._changed.wait(timeout=left)
+            if not self.gating():
+                return False
+            self._busy = True
+            gap = self._next_start - time.monotonic()
+            while gap > 0 and self.gating():   # the gap: asleep, woken if the presenter ends
+                self._changed.wait(timeout=min(gap, deadline - time.monotonic()))
+                if time.monotonic() >= deadline:
+                    break
+                gap = self._next_start - time.monotonic()
+            return True
+
+    def _give_back(self, took_seconds: float) -> None:
+        with self._changed:
+            self._busy = False
+            self._next_start = time.monotonic() + took_seconds * (1 / self.share - 1)
+            self._changed.notify(1)
+
+    @contextmanager
+    def turn(self, presenter: bool, wait_seconds: float = PAGE_TURN_WAIT_SECONDS):
+        if presenter or not self.gating():
+            yield False
+            return
+        took = self._take(time.monotonic() + wait_seconds)
+        started = time.monotonic()
+        try:
+            yield True
+        finally:
+            if took:
+                self._give_back(time.monotonic() - started)
+
+
+_page_turns: PageTurns | None = None
+
+
+def page_turns() -> PageTurns:
+    global _page_turns
+    if _page_turns is None:
+        _page_turns = PageTurns()
+    return _page_turns
+
+
+def page_run_turn(presenter: bool, wait_seconds: float = PAGE_TURN_WAIT_SECONDS):
+    """Around one page run: the presenter's run, or any run while no presenter job runs,
+    goes at once (yields False); anyone else's waits its turn (yields True)."""
+    return page_turns().turn(presenter, wait_seconds)
 
 
 _DEFAULT = object()

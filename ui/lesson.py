@@ -36,7 +36,7 @@ from typing import Callable
 import streamlit as st
 
 from core import hardware, jobs, lessons, models, recording
-from ui import charts, live, replay, settings
+from ui import charts, live, replay, settings, stage
 from ui.formats import as_text, duration, short
 from ui.messages import friendly_error
 
@@ -255,8 +255,12 @@ def source_line(result: dict, origin: str) -> None:
         when = f" {_when(result.get('computed_at'))}"  # a replay says so: never "Recorded" like the shipped file
     else:
         origin, when = "Recorded", f" {_when(result.get('computed_at'))}"
-    st.caption(f"**{origin}**{when} on {where} in {duration(result.get('seconds'))} · "
-               f"settings: {settings_text(result.get('settings', {}), result.get('experiment'))}")
+    line = f"**{origin}**{when} on {where} in {duration(result.get('seconds'))}"
+    every_setting = f"settings: {settings_text(result.get('settings', {}), result.get('experiment'))}"
+    if stage.presenting():  # one short line on the projector; the settings behind its (?) icon
+        st.caption(line, help=every_setting)
+    else:
+        st.caption(f"{line} · {every_setting}")
     if result.get("stopped"):
         st.warning(result.get("message") or "This experiment was stopped midway: what finished is shown.")
 
@@ -372,7 +376,12 @@ def run_controls(key: str, experiment_settings, slot) -> None:
                 st.caption(f"Another experiment ({job.meta['title']}) is running; this one can start when it ends.")
             elif experiment_settings is not None:
                 took = f" When precomputed it took {duration(precomputed['seconds'])}." if precomputed else ""
-                st.caption(f"Live settings: {experiment_settings.describe()}.{took}")
+                if stage.presenting():
+                    short_line = (f"A live run takes about {duration(precomputed['seconds'])}." if precomputed
+                                  else "A live run: its settings are behind the (?).")
+                    st.caption(short_line, help=f"Live settings: {experiment_settings.describe()}.{took}")
+                else:
+                    st.caption(f"Live settings: {experiment_settings.describe()}.{took}")
         notice = ss.get("ch4_notice")
         if notice and notice[0] == key:
             {"error": st.error, "warning": st.warning}.get(notice[1], st.info)(notice[2])

@@ -12,19 +12,24 @@ from core import jobs
 # headless Chromium on the same 2-core machine: 0.5 s -> 22 s, 1 s -> 14 s (as fast as
 # not watching at all): each redraw costs the server ~45 ms and the browser more.
 POLL_SECONDS = 1.0
+# A job waiting in the line only changes its place in it: its view redraws less often, so a
+# room of visitors waiting behind the speaker's fine-tune doesn't take the CPU it trains on.
+QUEUED_POLL_SECONDS = 3.0
 
 
 def while_running(job, draw, poll_seconds: float = POLL_SECONDS) -> None:
     """Live view of a background job: `draw(snapshot, running)` redraws every
-    poll_seconds while the job runs (a fragment, so the rest of the page stays put).
-    When the job has ended the whole page reruns once, so it can harvest the
-    result and draw it, and the polling stops."""
-    running = not job.snapshot().finished
+    poll_seconds while the job runs (every QUEUED_POLL_SECONDS while it waits for its
+    turn; a fragment, so the rest of the page stays put). When the job starts, and when
+    it has ended, the whole page reruns once (to poll faster; to harvest the result and
+    draw it), and the polling stops after the end."""
+    first = job.snapshot()
+    running, queued = not first.finished, first.status == jobs.QUEUED
 
-    @st.fragment(run_every=poll_seconds if running else None)
+    @st.fragment(run_every=(QUEUED_POLL_SECONDS if queued else poll_seconds) if running else None)
     def panel():
         snap = job.snapshot()
-        if running and snap.finished:
+        if (running and snap.finished) or (queued and snap.status != jobs.QUEUED):
             st.rerun()
         draw(snap, running)
 
@@ -37,6 +42,12 @@ def bounded(fn, *args, **kwargs):
     sharing two cores thirty ways, and the speaker goes first. Raises jobs.QueueFull
     (Busy, AlreadyQueued) with a sentence for the page when there is no room."""
     return jobs.run_bounded(fn, *args, owner=session_id(), priority=is_speaker(), **kwargs)
+
+
+def speaker_first():
+    """Around a whole page run (app.py): while the speaker's job runs, other visitors'
+    page runs take turns (core.jobs.page_run_turn), so a crowd can't starve it."""
+    return jobs.page_run_turn(is_speaker())
 
 
 def session_id() -> str:

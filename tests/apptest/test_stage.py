@@ -166,3 +166,16 @@ def test_the_closing_page_ends_the_story_with_the_talks_advice_and_credits():
     (data_sets,) = [e for e in at.expander if "licence" in e.label]                # folded in presenter mode
     assert "BANKING77" in " ".join(m.value for m in data_sets.markdown)
     assert header_buttons(at)["stage_next"].disabled
+
+
+def test_lesson_pages_keep_their_long_settings_lines_behind_a_help_icon_when_presenting():
+    at = presenting("ch4_noise")
+    captions = {c.value: c.proto.help for c in at.caption}
+    short = [text for text in captions if text.startswith("A live run takes about")]
+    assert short and captions[short[0]].startswith("Live settings: 15 sentences per label")
+    recorded = [text for text in captions if text.startswith("**Recorded**")]
+    assert recorded and "settings:" not in recorded[0] and captions[recorded[0]].startswith("settings: ")
+    assert not [text for text in captions if text.startswith("Live settings")]
+    at = AppTest.from_file(APP, default_timeout=120).run()                # outside presenter mode: in full
+    at.switch_page("pages/ch4_noise.py").run()
+    assert [c.value for c in at.caption if c.value.startswith("Live settings: 15 sentences per label")]

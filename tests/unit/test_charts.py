@@ -35,3 +35,15 @@ def test_side_by_side_charts_share_one_y_scale():
     charts.same_y_range(confident, soft)
     assert confident.layout.yaxis.range == soft.layout.yaxis.range
     assert confident.layout.yaxis.range[1] >= 0.6
+
+
+def test_weight_chart_names_its_bands_in_the_legend_not_on_top_of_the_points():
+    from ui import ch4_charts
+
+    data = {"layers": [{"label": "L0 query", "pretrained_alpha": 3.1, "finetuned_alpha": 3.0},
+                       {"label": "pooler", "pretrained_alpha": 12.0, "finetuned_alpha": 11.5}],
+            "band": [2.0, 6.0], "talk_band": [2.0, 3.0]}
+    fig = ch4_charts.alpha_by_layer(data)
+    assert not fig.layout.annotations                                  # nothing written across the plot
+    legend = [trace.name for trace in sorted(fig.data, key=lambda t: t.legendrank or 1000)]
+    assert legend == ["pretrained", "fine-tuned", "well trained (2–6)", "the talk's 2–3"]

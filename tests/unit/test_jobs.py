@@ -4,6 +4,7 @@ The fake "trains" by counting steps; events let each test decide exactly when a
 step happens, so nothing here depends on timing."""
 
 import threading
+import time
 
 import pytest
 
@@ -469,3 +470,102 @@ def test_bounded_work_with_no_room_is_a_sentence_and_leaves_the_line():
     with pytest.raises(jobs.QueueFull, match="waiting already"):
         jobs.run_bounded(sorted, [1], queue=queue)
     holder.run_freely()
+
+
+def test_page_runs_wait_only_while_a_presenters_job_runs():
+    wait_until(lambda: not jobs.page_turns().gating())       # no earlier test's presenter job in its grace
+    with jobs.page_run_turn(presenter=False) as waited:                 # nobody presenting: no waiting
+        assert waited is False
+    visitor_training = FakeTraining(2)
+    busy = jobs.submit(visitor_training, kind=jobs.FINETUNE)            # a visitor's run is no reason to wait
+    visitor_training.started.wait(5)
+    assert not jobs.presenter_job_running()
+    visitor_training.run_freely()
+    assert busy.join(10)
+    speaker_training = FakeTraining(2)
+    speakers = jobs.submit(speaker_training, kind=jobs.FINETUNE, priority=True)
+    speaker_training.started.wait(5)
+    assert jobs.presenter_job_running()
+    with jobs.page_run_turn(presenter=True) as waited:                  # the speaker's own page never waits
+        assert waited is False
+    speaker_training.run_freely()
+    assert speakers.join(10)
+    assert jobs.page_turns().gating()                         # a grace period for the speaker's results page
+    wait_until(lambda: not jobs.page_turns().gating())
+
+
+def test_while_the_presenter_trains_visitors_go_one_at_a_time_and_leave_it_three_quarters_of_the_time():
+    presenting = threading.Event()
+    presenting.set()
+    turns = jobs.PageTurns(share=0.25, presenter_running=presenting.is_set)
+    log, lock = [], threading.Lock()
+
+    def visitor(name):
+        with turns.turn(presenter=False, wait_seconds=10):
+            with lock:
+                log.append((name, "in", time.monotonic()))
+            time.sleep(0.1)                                              # a 0.1 s page run
+            with lock:
+                log.append((name, "out", time.monotonic()))
+
+    threads = [threading.Thread(target=visitor, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    events = [kind for _, kind, _ in log]
+    assert events == ["in", "out"] * 3                                   # never two at once
+    gaps = [log[i + 1][2] - log[i][2] for i in range(1, 5, 2)]           # an "out" to the next "in"
+    assert all(gap >= 0.25 for gap in gaps), gaps                        # 0.1 s run -> ~0.3 s asleep
+
+
+def test_when_the_presenters_job_ends_everyone_waiting_goes_at_once():
+    presenting = threading.Event()
+    presenting.set()
+    turns = jobs.PageTurns(share=0.01, presenter_running=presenting.is_set,   # a gap of 99x the run
+                           grace_seconds=0.5)
+    entered = []
+
+    def visitor(name, seconds):
+        with turns.turn(presenter=False, wait_seconds=30):
+            entered.append(name)
+            time.sleep(seconds)
+
+    first = threading.Thread(target=visitor, args=("first", 0.1))
+    first.start()
+    wait_until(lambda: entered == ["first"])
+    first.join(5)                                                        # the next may start in ~10 s
+    waiting = [threading.Thread(target=visitor, args=(n, 0)) for n in ("a", "b")]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.3)
+    assert entered == ["first"]
+    presenting.clear()
+    turns.presenter_may_have_ended()
+    time.sleep(0.25)
+    assert entered == ["first"]                  # the grace period: the speaker's page draws first
+    for thread in waiting:
+        thread.join(3)
+    assert sorted(entered) == ["a", "b", "first"]
+
+
+def test_a_visitor_waits_for_a_page_turn_at_most_its_limit_then_runs_anyway():
+    presenting = threading.Event()
+    presenting.set()
+    turns = jobs.PageTurns(presenter_running=presenting.is_set)
+    inside, leave = threading.Event(), threading.Event()
+
+    def holder():
+        with turns.turn(presenter=False):
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    inside.wait(5)
+    started = time.monotonic()
+    with turns.turn(presenter=False, wait_seconds=0.2) as waited:
+        assert waited is True
+    assert 0.15 < time.monotonic() - started < 2
+    leave.set()
+    thread.join(5)
