@@ -524,10 +524,12 @@ _page_turns: PageTurns | None = None
 
 
 def page_turns() -> PageTurns:
+    """The one PageTurns of this process (made on first use, under the queues' lock)."""
     global _page_turns
-    if _page_turns is None:
-        _page_turns = PageTurns()
-    return _page_turns
+    with _queues_lock:
+        if _page_turns is None:
+            _page_turns = PageTurns()
+        return _page_turns
 
 
 def page_run_turn(presenter: bool, wait_seconds: float = PAGE_TURN_WAIT_SECONDS):
