@@ -386,15 +386,15 @@ def alpha_by_layer(data: dict):
     # two labels (y = 2 and y = 6) landed on top of each other and of the points.
     fig.add_hrect(y0=band[0], y1=band[1], fillcolor=BAND_FILL, line_width=0)
     fig.add_hrect(y0=talk_band[0], y1=talk_band[1], fillcolor=TALK_BAND_FILL, line_width=0)
-    for name, fill in ((f"well trained ({band[0]:g}–{band[1]:g})", BAND_FILL),
-                       (f"the talk's {talk_band[0]:g}–{talk_band[1]:g}", TALK_BAND_FILL)):
-        fig.add_scatter(x=[labels[0]] if labels else [], y=[None], name=name, mode="markers", hoverinfo="skip",
-                        legendrank=1100, marker=dict(symbol="square", size=16, color=fill, line=dict(color="#2ca02c", width=1)))
     fig.add_scatter(x=labels, y=[layer["pretrained_alpha"] for layer in layers], name="pretrained",
                     mode="markers", marker=dict(size=12, color=PRETRAINED_COLOR, symbol="circle"))
     if any(layer.get("finetuned_alpha") is not None for layer in layers):
         fig.add_scatter(x=labels, y=[layer.get("finetuned_alpha") for layer in layers], name="fine-tuned",
                         mode="markers", marker=dict(size=9, color=FINETUNED_COLOR, symbol="diamond"))
+    for name, fill in ((f"well trained ({band[0]:g}–{band[1]:g})", BAND_FILL),
+                       (f"the talk's {talk_band[0]:g}–{talk_band[1]:g}", TALK_BAND_FILL)):
+        fig.add_scatter(x=[labels[0]] if labels else [], y=[None], name=name, mode="markers", hoverinfo="skip",
+                        marker=dict(symbol="square", size=16, color=fill, line=dict(color="#2ca02c", width=1)))
     top = max([8.0] + [layer["pretrained_alpha"] for layer in layers]
               + [layer["finetuned_alpha"] or 0 for layer in layers])
     fig.update_layout(title="alpha of every weight matrix (lower = heavier tail = more structure learned)",
