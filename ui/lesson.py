@@ -257,10 +257,7 @@ def source_line(result: dict, origin: str) -> None:
         origin, when = "Recorded", f" {_when(result.get('computed_at'))}"
     line = f"**{origin}**{when} on {where} in {duration(result.get('seconds'))}"
     every_setting = f"settings: {settings_text(result.get('settings', {}), result.get('experiment'))}"
-    if stage.presenting():  # one short line on the projector; the settings behind its (?) icon
-        st.caption(line, help=every_setting)
-    else:
-        st.caption(f"{line} · {every_setting}")
+    stage.caption(line, full=f"{line} · {every_setting}", behind=every_setting)
     if result.get("stopped"):
         st.warning(result.get("message") or "This experiment was stopped midway: what finished is shown.")
 
@@ -376,12 +373,9 @@ def run_controls(key: str, experiment_settings, slot) -> None:
                 st.caption(f"Another experiment ({job.meta['title']}) is running; this one can start when it ends.")
             elif experiment_settings is not None:
                 took = f" When precomputed it took {duration(precomputed['seconds'])}." if precomputed else ""
-                if stage.presenting():
-                    short_line = (f"A live run takes about {duration(precomputed['seconds'])}." if precomputed
-                                  else "A live run: its settings are behind the (?).")
-                    st.caption(short_line, help=f"Live settings: {experiment_settings.describe()}.{took}")
-                else:
-                    st.caption(f"Live settings: {experiment_settings.describe()}.{took}")
+                stage.caption(f"A live run takes about {duration(precomputed['seconds'])}." if precomputed
+                              else "A live run: its settings are behind the (?).",
+                              full=f"Live settings: {experiment_settings.describe()}.{took}")
         notice = ss.get("ch4_notice")
         if notice and notice[0] == key:
             {"error": st.error, "warning": st.warning}.get(notice[1], st.info)(notice[2])

@@ -70,6 +70,15 @@ def presenting() -> bool:
     return bool(st.session_state.get(STATE, False))
 
 
+def caption(short: str, full: str, behind: str | None = None) -> None:
+    """A caption that is one short line on the projector (`behind`, by default the whole
+    text, under its (?) icon) and the whole text otherwise."""
+    if presenting():
+        st.caption(short, help=behind or full)
+    else:
+        st.caption(full)
+
+
 def begin(current: registry.Page):
     """app.py, before the page: presenter mode settled, a pending Prev / Next followed,
     and in presenter mode the styles and the compact header drawn. Returns the header's
