@@ -382,8 +382,8 @@ def alpha_by_layer(data: dict):
     band = data.get("band", [2.0, 6.0])
     talk_band = data.get("talk_band", [2.0, 3.0])
     fig = go.Figure()
-    # The two bands are named in the legend, not written on the plot: on a short chart the
-    # two labels (y = 2 and y = 6) landed on top of each other and of the points.
+    # The bands are named in the legend, not written on the plot: on a short chart the two
+    # labels (y = 2 and y = 6) landed on top of each other and of the points.
     fig.add_hrect(y0=band[0], y1=band[1], fillcolor=BAND_FILL, line_width=0)
     fig.add_hrect(y0=talk_band[0], y1=talk_band[1], fillcolor=TALK_BAND_FILL, line_width=0)
     fig.add_scatter(x=labels, y=[layer["pretrained_alpha"] for layer in layers], name="pretrained",
@@ -391,10 +391,11 @@ def alpha_by_layer(data: dict):
     if any(layer.get("finetuned_alpha") is not None for layer in layers):
         fig.add_scatter(x=labels, y=[layer.get("finetuned_alpha") for layer in layers], name="fine-tuned",
                         mode="markers", marker=dict(size=9, color=FINETUNED_COLOR, symbol="diamond"))
-    for name, fill in ((f"well trained ({band[0]:g}–{band[1]:g})", BAND_FILL),
-                       (f"the talk's {talk_band[0]:g}–{talk_band[1]:g}", TALK_BAND_FILL)):
-        fig.add_scatter(x=[labels[0]] if labels else [], y=[None], name=name, mode="markers", hoverinfo="skip",
-                        marker=dict(symbol="square", size=16, color=fill, line=dict(color="#2ca02c", width=1)))
+    # One legend entry for both bands: with four entries the legend goes under the plot,
+    # onto the layer names.
+    fig.add_scatter(x=[labels[0]] if labels else [], y=[None], mode="markers", hoverinfo="skip",
+                    name=f"well trained {band[0]:g}–{band[1]:g} (darker: the talk's {talk_band[0]:g}–{talk_band[1]:g})",
+                    marker=dict(symbol="square", size=16, color=TALK_BAND_FILL, line=dict(color="#2ca02c", width=1)))
     top = max([8.0] + [layer["pretrained_alpha"] for layer in layers]
               + [layer["finetuned_alpha"] or 0 for layer in layers])
     fig.update_layout(title="alpha of every weight matrix (lower = heavier tail = more structure learned)",

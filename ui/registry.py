@@ -116,7 +116,7 @@ def position(entry: Page) -> int | None:
 def place(entry: Page) -> str:
     """Where a page sits in the talk, as its header and footer say it: 'page 3 of 26'."""
     number = position(entry)
-    return f"page {number} of {len(PATH)}" if number else "before the talk: not on its path"
+    return f"page {number} of {len(PATH)}" if number else "before the talk"
 
 
 def before(entry: Page) -> Page | None:

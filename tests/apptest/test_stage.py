@@ -48,7 +48,7 @@ def test_the_speakers_pre_flight_is_in_the_sidebar_but_never_on_the_talks_path()
     assert "page 2 of" in " ".join(m.value for m in at.markdown)
     at = presenting("preflight")                                    # reached from the sidebar
     assert at.title[0].value == "Pre-flight"
-    assert "before the talk: not on its path" in [m.value for m in at.markdown]
+    assert "before the talk" in [m.value for m in at.markdown]
     at.button(key="stage_next").click().run()
     assert at.title[0].value.startswith("A neural network is multiplication")
     assert registry.PAGES[1].name == "preflight" and registry.PAGES[1] not in registry.PATH

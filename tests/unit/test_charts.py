@@ -45,5 +45,7 @@ def test_weight_chart_names_its_bands_in_the_legend_not_on_top_of_the_points():
             "band": [2.0, 6.0], "talk_band": [2.0, 3.0]}
     fig = ch4_charts.alpha_by_layer(data)
     assert not fig.layout.annotations                                  # nothing written across the plot
-    legend = [trace.name for trace in sorted(fig.data, key=lambda t: t.legendrank or 1000)]
-    assert legend == ["pretrained", "fine-tuned", "well trained (2–6)", "the talk's 2–3"]
+    legend = [trace.name for trace in fig.data]
+    assert legend == ["pretrained", "fine-tuned", "well trained 2–6 (darker: the talk's 2–3)"]
+    styled = charts.style(fig)
+    assert styled.layout.legend.y > 1                                  # above the plot, off the layer names
